@@ -106,14 +106,21 @@ function checkScalar(type: GgufType, v: unknown, what: string): void {
   }
 }
 
-function checkValue(value: GgufValue, key: string): void {
-  if (typeof value !== 'object' || value === null) throw invalidArg(`metadata["${key}"]`, 'a GgufValue', value);
-  if (value.type === GgufType.ARRAY) {
-    if (!Array.isArray(value.value)) throw invalidArg(`metadata["${key}"].value`, 'an array', value.value);
-    value.value.forEach((item: unknown, i: number) => checkScalar(value.itemType, item, `metadata["${key}"][${i}]`));
+/** Throws ERR_INVALID_ARG, naming `what`, unless `value` is a GgufValue this writer can encode. */
+export function checkGgufValue(value: unknown, what: string): asserts value is GgufValue {
+  if (typeof value !== 'object' || value === null) throw invalidArg(what, 'a GgufValue', value);
+  const v = value as { type?: unknown; itemType?: unknown; value?: unknown };
+  if (v.type === GgufType.ARRAY) {
+    if (!Array.isArray(v.value)) throw invalidArg(`${what}.value`, 'an array', v.value);
+    if (typeof v.itemType !== 'number' || v.itemType === GgufType.ARRAY) {
+      throw invalidArg(`${what}.itemType`, 'a GGUF scalar type (0-8, 10-12)', v.itemType);
+    }
+    const itemType = v.itemType as GgufType;
+    v.value.forEach((item: unknown, i: number) => checkScalar(itemType, item, `${what}[${i}]`));
     return;
   }
-  checkScalar(value.type, value.value, `metadata["${key}"]`);
+  if (typeof v.type !== 'number') throw invalidArg(`${what}.type`, 'a GGUF type number', v.type);
+  checkScalar(v.type as GgufType, v.value, what);
 }
 
 function writeScalar(out: Sink, type: GgufType, v: unknown): void {
@@ -207,7 +214,7 @@ export function encodeGguf(input: GgufWriteInput): Buffer {
     checkString(key, 'metadata key');
     if (key.length === 0) throw invalidArg('metadata key', 'a non-empty string', key);
     if (metadata.has(key)) throw invalidArg('metadata', 'unique keys', key);
-    checkValue(value, key);
+    checkGgufValue(value, `metadata["${key}"]`);
     metadata.set(key, value);
   }
   const alignment = alignmentOf(metadata);

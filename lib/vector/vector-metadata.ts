@@ -1,0 +1,205 @@
+// The metadata a PersonaVector carries, its validation and the rules for what survives each
+// operation. Stored in control-vector files under the persona_steer.* keys (docs/vectors.md).
+
+import { invalidArg } from '../errors';
+import { GgufType, GgufValue } from './gguf-format';
+import { checkGgufValue } from './gguf-writer';
+
+export const MAX_BLOCK = 65_535;
+export const MAX_N_EMBD = 1 << 24;
+const MAX_TEXT = 65_536;
+
+export interface VectorSource {
+  /** The model's general.architecture, e.g. "llama", "qwen2". */
+  readonly architecture?: string;
+  /** Decoder blocks of the source model. */
+  readonly nLayer?: number;
+  readonly nEmbd?: number;
+  /** An identifier of the exact weights (for example a SHA-256 of the model file). */
+  readonly hash?: string;
+}
+
+export interface PersonaVectorMetadata {
+  /** controlvector.model_hint: the architecture the vector is for. */
+  readonly modelHint?: string;
+  readonly trait?: string;
+  /** "mean-diff", "pca" or another method name. */
+  readonly method?: string;
+  readonly description?: string;
+  readonly source?: VectorSource;
+  /** Typical L2 norm of the residual stream (l_out) per block, indexed by block. */
+  readonly residualNorms?: readonly number[];
+  /** Blocks to steer or cap at, each a block of the vector. */
+  readonly recommendedBlocks?: readonly number[];
+  /** Steering coefficient α for h ← h + α·v. */
+  readonly coefficient?: number;
+  /** Capping thresholds τ on the projection h·v̂, one per entry of recommendedBlocks. */
+  readonly capThresholds?: readonly number[];
+  /** Other GGUF keys read from a file, written back unchanged. */
+  readonly extra?: Readonly<Record<string, GgufValue>>;
+}
+
+const KEYS = new Set([
+  'modelHint', 'trait', 'method', 'description', 'source', 'residualNorms', 'recommendedBlocks',
+  'coefficient', 'capThresholds', 'extra',
+]);
+const SOURCE_KEYS = new Set(['architecture', 'nLayer', 'nEmbd', 'hash']);
+const STRING_KEYS = ['modelHint', 'trait', 'method', 'description'] as const;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function text(v: unknown, name: string): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_TEXT || LONE_SURROGATE.test(v)) {
+    throw invalidArg(name, `a non-empty well-formed string of at most ${MAX_TEXT} characters`, v);
+  }
+  return v;
+}
+
+function int(v: unknown, name: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw invalidArg(name, `an integer in [${min}, ${max}]`, v);
+  }
+  return v;
+}
+
+function finite(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidArg(name, 'a finite number', v);
+  return v;
+}
+
+function list(v: unknown, name: string, max: number): readonly unknown[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > max) {
+    throw invalidArg(name, `a non-empty array of at most ${max} entries`, v);
+  }
+  return v;
+}
+
+function knownKeys(obj: Record<string, unknown>, keys: Set<string>, name: string): void {
+  for (const k of Object.keys(obj)) {
+    if (!keys.has(k)) throw invalidArg(`${name}.${k}`, `absent (known keys: ${[...keys].join(', ')})`, obj[k]);
+  }
+}
+
+/**
+ * Validates `meta` against the vector's shape and returns a deep-frozen copy holding only the
+ * keys that are set. Throws ERR_INVALID_ARG naming the offending path under `name`.
+ */
+export function checkMetadata(
+  meta: unknown, shape: { nEmbd: number; blocks: readonly number[] }, name = 'metadata',
+): PersonaVectorMetadata {
+  if (meta === undefined) return Object.freeze({});
+  if (!isPlainObject(meta)) throw invalidArg(name, 'a plain object', meta);
+  knownKeys(meta, KEYS, name);
+  const out: Record<string, unknown> = {};
+  for (const k of STRING_KEYS) {
+    if (meta[k] !== undefined) out[k] = text(meta[k], `${name}.${k}`);
+  }
+  const maxBlock = shape.blocks[shape.blocks.length - 1] ?? 0;
+  if (meta.source !== undefined) out.source = checkSource(meta.source, shape, maxBlock, `${name}.source`);
+  const nLayer = (out.source as VectorSource | undefined)?.nLayer;
+  if (meta.residualNorms !== undefined) {
+    const max = nLayer ?? MAX_BLOCK + 1;
+    const norms = list(meta.residualNorms, `${name}.residualNorms`, max).map((x, i) => {
+      const v = finite(x, `${name}.residualNorms[${i}]`);
+      if (v < 0) throw invalidArg(`${name}.residualNorms[${i}]`, 'a non-negative number', v);
+      return v;
+    });
+    out.residualNorms = Object.freeze(norms);
+  }
+  if (meta.recommendedBlocks !== undefined) {
+    const present = new Set(shape.blocks);
+    const seen = new Set<number>();
+    const recs = list(meta.recommendedBlocks, `${name}.recommendedBlocks`, MAX_BLOCK + 1).map((x, i) => {
+      const b = int(x, `${name}.recommendedBlocks[${i}]`, 0, MAX_BLOCK);
+      if (!present.has(b)) throw invalidArg(`${name}.recommendedBlocks[${i}]`, `one of the vector's blocks (${shape.blocks.join(', ')})`, b);
+      if (seen.has(b)) throw invalidArg(`${name}.recommendedBlocks[${i}]`, 'a block not listed before', b);
+      seen.add(b);
+      return b;
+    });
+    out.recommendedBlocks = Object.freeze(recs);
+  }
+  if (meta.coefficient !== undefined) out.coefficient = finite(meta.coefficient, `${name}.coefficient`);
+  if (meta.capThresholds !== undefined) {
+    const recs = out.recommendedBlocks as readonly number[] | undefined;
+    if (recs === undefined) {
+      throw invalidArg(`${name}.capThresholds`, 'absent unless recommendedBlocks is set (one threshold per recommended block)', meta.capThresholds);
+    }
+    const caps = list(meta.capThresholds, `${name}.capThresholds`, recs.length)
+      .map((x, i) => finite(x, `${name}.capThresholds[${i}]`));
+    if (caps.length !== recs.length) {
+      throw invalidArg(`${name}.capThresholds`, `an array of ${recs.length} thresholds (one per recommended block)`, meta.capThresholds);
+    }
+    out.capThresholds = Object.freeze(caps);
+  }
+  if (meta.extra !== undefined) out.extra = checkExtra(meta.extra, `${name}.extra`);
+  return Object.freeze(out) as PersonaVectorMetadata;
+}
+
+function checkSource(v: unknown, shape: { nEmbd: number }, maxBlock: number, name: string): VectorSource {
+  if (!isPlainObject(v)) throw invalidArg(name, 'a plain object', v);
+  knownKeys(v, SOURCE_KEYS, name);
+  const out: Record<string, unknown> = {};
+  if (v.architecture !== undefined) out.architecture = text(v.architecture, `${name}.architecture`);
+  if (v.hash !== undefined) out.hash = text(v.hash, `${name}.hash`);
+  if (v.nLayer !== undefined) out.nLayer = int(v.nLayer, `${name}.nLayer`, maxBlock + 1, MAX_BLOCK + 1);
+  if (v.nEmbd !== undefined) out.nEmbd = int(v.nEmbd, `${name}.nEmbd`, shape.nEmbd, shape.nEmbd);
+  return Object.freeze(out);
+}
+
+/** Keys the control-vector format owns; extra metadata may not shadow them. */
+export function isReservedKey(key: string): boolean {
+  return key === 'general.architecture' || key === 'general.alignment'
+    || key.startsWith('controlvector.') || RESERVED_PERSONA_KEYS.has(key);
+}
+
+export const RESERVED_PERSONA_KEYS: ReadonlySet<string> = new Set([
+  'persona_steer.version', 'persona_steer.block_convention', 'persona_steer.hook_point',
+  'persona_steer.method', 'persona_steer.trait', 'persona_steer.description',
+  'persona_steer.source.architecture', 'persona_steer.source.n_layer', 'persona_steer.source.n_embd',
+  'persona_steer.source.hash', 'persona_steer.residual_norms', 'persona_steer.recommended_blocks',
+  'persona_steer.coefficient', 'persona_steer.cap_thresholds',
+]);
+
+function checkExtra(v: unknown, name: string): Readonly<Record<string, GgufValue>> {
+  if (!isPlainObject(v)) throw invalidArg(name, 'a plain object of GGUF values', v);
+  const out: Record<string, GgufValue> = {};
+  for (const [k, value] of Object.entries(v)) {
+    if (k.length === 0 || isReservedKey(k)) {
+      throw invalidArg(`${name} key`, 'a key not owned by the control-vector format', k);
+    }
+    checkGgufValue(value, `${name}["${k}"]`);
+    const copy = value.type === GgufType.ARRAY ? { ...value, value: Object.freeze([...value.value]) } : { ...value };
+    out[k] = Object.freeze(copy) as GgufValue;
+  }
+  return Object.freeze(out);
+}
+
+/** What a derived vector (sum, scaled, normalised) keeps: the model's identity, not the trait's calibration. */
+export function modelIdentity(meta: PersonaVectorMetadata): PersonaVectorMetadata {
+  const out: { -readonly [K in keyof PersonaVectorMetadata]: PersonaVectorMetadata[K] } = {};
+  if (meta.modelHint !== undefined) out.modelHint = meta.modelHint;
+  if (meta.source !== undefined) out.source = meta.source;
+  if (meta.residualNorms !== undefined) out.residualNorms = meta.residualNorms;
+  return Object.freeze(out);
+}
+
+/** Metadata for a subset of blocks: recommended blocks and their thresholds are filtered alike. */
+export function selectMetadata(meta: PersonaVectorMetadata, keep: ReadonlySet<number>): PersonaVectorMetadata {
+  const out: { -readonly [K in keyof PersonaVectorMetadata]: PersonaVectorMetadata[K] } = { ...meta };
+  delete out.recommendedBlocks;
+  delete out.capThresholds;
+  const recs = meta.recommendedBlocks;
+  if (recs !== undefined) {
+    const idx = recs.flatMap((b, i) => (keep.has(b) ? [i] : []));
+    if (idx.length > 0) {
+      out.recommendedBlocks = Object.freeze(idx.map((i) => recs[i]!));
+      if (meta.capThresholds !== undefined) out.capThresholds = Object.freeze(idx.map((i) => meta.capThresholds![i]!));
+    }
+  }
+  return Object.freeze(out);
+}
