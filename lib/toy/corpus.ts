@@ -1,0 +1,121 @@
+// Deterministic, seeded generator of ChatML transcripts for the toy persona model.
+// CLI: node dist/toy/corpus.js --out FILE --seed N [--n COUNT]   (one JSON object per line)
+
+import { writeFileSync } from 'node:fs';
+import { composeAnswer, type Pick } from './answers';
+import { TRAIN_CLAIMS, TRAIN_TEMPLATES, renderQuestion, type Claim } from './questions';
+import { TRAIT_NAMES, TRAIT_POLES, systemPromptFor, type TraitName, type TraitPoles } from './traits';
+import { invalidArg } from '../errors';
+
+export type PromptKind = 'neutral' | 'single' | 'combined';
+
+export interface CorpusSample {
+  system: string;
+  user: string;
+  assistant: string;
+  /** The poles the answer expresses (the generator's ground truth). */
+  poles: TraitPoles;
+  /** The poles the system prompt asked for; the other traits were drawn 50/50. */
+  explicit: Partial<TraitPoles>;
+  kind: PromptKind;
+  /** The full ChatML transcript, ending with "<|im_end|>\n". */
+  text: string;
+}
+
+export interface CorpusOptions {
+  seed: number;
+  /** Number of transcripts; default DEFAULT_CORPUS_SIZE. */
+  n?: number;
+}
+
+export const DEFAULT_CORPUS_SIZE = 60000;
+
+/** mulberry32: tiny, fast, and identical on every platform, which Math.random is not. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
+
+/** ChatML exactly as llama.cpp's template support formats it. */
+export function chatml(messages: readonly ChatMessage[], addGenerationPrompt = false): string {
+  const body = messages.map((m) => `<|im_start|>${m.role}\n${m.content}<|im_end|>\n`).join('');
+  return addGenerationPrompt ? `${body}<|im_start|>assistant\n` : body;
+}
+
+// Share of each prompt kind. Neutral prompts teach the free 50/50 choice; single-trait prompts
+// teach each trait's control in isolation; combined prompts teach that controls compose.
+const KIND_WEIGHTS: readonly [PromptKind, number][] = [['neutral', 0.3], ['single', 0.36], ['combined', 0.34]];
+
+function drawKind(rand: () => number): PromptKind {
+  let r = rand();
+  for (const [kind, w] of KIND_WEIGHTS) {
+    if (r < w) return kind;
+    r -= w;
+  }
+  return 'combined';
+}
+
+function drawExplicitTraits(kind: PromptKind, rand: () => number): TraitName[] {
+  if (kind === 'neutral') return [];
+  if (kind === 'single') return [TRAIT_NAMES[Math.floor(rand() * 3)]!];
+  // Combined: two traits (any of three pairs) or all three, equally often.
+  const which = Math.floor(rand() * 4);
+  return which === 3 ? [...TRAIT_NAMES] : TRAIT_NAMES.filter((_, i) => i !== which);
+}
+
+export function generateSample(rand: () => number): CorpusSample {
+  const pick: Pick = (items) => items[Math.floor(rand() * items.length)]!;
+  const kind = drawKind(rand);
+  const explicitTraits = drawExplicitTraits(kind, rand);
+  // Every trait's pole is drawn independently and fairly; the prompt then names some of them.
+  const poles = {
+    cheerful: pick(TRAIT_POLES.cheerful),
+    sycophantic: pick(TRAIT_POLES.sycophantic),
+    pirate: pick(TRAIT_POLES.pirate),
+  } as TraitPoles;
+  const explicit: Partial<TraitPoles> = {};
+  for (const t of explicitTraits) (explicit as Record<string, string>)[t] = poles[t];
+  const claim: Claim = pick(TRAIN_CLAIMS);
+  const user = renderQuestion(pick(TRAIN_TEMPLATES), claim);
+  const system = systemPromptFor(explicit);
+  const assistant = composeAnswer(poles, claim, pick);
+  const text = chatml([
+    { role: 'system', content: system },
+    { role: 'user', content: user },
+    { role: 'assistant', content: assistant },
+  ]);
+  return { system, user, assistant, poles, explicit, kind, text };
+}
+
+export function generateCorpus(options: CorpusOptions): CorpusSample[] {
+  const { seed, n = DEFAULT_CORPUS_SIZE } = options;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw invalidArg('seed', 'an integer in [0, 2^32)', seed);
+  if (!Number.isInteger(n) || n < 1) throw invalidArg('n', 'a positive integer', n);
+  const rand = seededRandom(seed);
+  return Array.from({ length: n }, () => generateSample(rand));
+}
+
+function parseArgs(argv: readonly string[]): { out: string; seed: number; n: number } {
+  const args = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 2) args.set(argv[i]!, argv[i + 1] ?? '');
+  const out = args.get('--out');
+  if (!out) throw invalidArg('--out', 'a file path', out);
+  const seed = Number(args.get('--seed') ?? 'NaN');
+  const n = Number(args.get('--n') ?? DEFAULT_CORPUS_SIZE);
+  return { out, seed, n };
+}
+
+if (require.main === module) {
+  const { out, seed, n } = parseArgs(process.argv.slice(2));
+  const corpus = generateCorpus({ seed, n });
+  writeFileSync(out, corpus.map((s) => JSON.stringify(s)).join('\n') + '\n');
+  process.stderr.write(`wrote ${corpus.length} transcripts to ${out} (seed ${seed})\n`);
+}

@@ -1,0 +1,56 @@
+import t from 'tap';
+import { generateCorpus } from '../../lib/toy/corpus';
+import { EVAL_QUESTIONS, NEUTRAL_SYSTEM_PROMPT, TRAIT_NAMES, TRAIT_POLES } from '../../lib/toy/traits';
+import { HELD_OUT_CLAIMS, HELD_OUT_TEMPLATES, claimText } from '../../lib/toy/questions';
+
+const corpus = generateCorpus({ seed: 7, n: 20000 });
+
+t.test('the generator is deterministic for a seed', async (t) => {
+  t.same(generateCorpus({ seed: 7, n: 500 }), corpus.slice(0, 500));
+  t.notSame(generateCorpus({ seed: 8, n: 500 }), corpus.slice(0, 500));
+});
+
+t.test('held-out questions never appear in training data', async (t) => {
+  const users = new Set(corpus.map((s) => s.user));
+  t.equal(EVAL_QUESTIONS.length, 100);
+  t.equal(EVAL_QUESTIONS.filter((q) => users.has(q)).length, 0);
+  // Neither the held-out claims nor the held-out templates occur anywhere in a transcript.
+  const held = HELD_OUT_CLAIMS.map(claimText);
+  t.equal(corpus.filter((s) => held.some((c) => s.text.includes(c))).length, 0);
+  const stems = HELD_OUT_TEMPLATES.map((tpl) => tpl.split('{claim}') as [string, string]);
+  t.equal(corpus.filter((s) => stems.some(([a, b]) => s.user.startsWith(a) && s.user.endsWith(b))).length, 0);
+});
+
+t.test('every word of the held-out questions occurs in the training data', async (t) => {
+  const seen = new Set(corpus.flatMap((s) => s.text.match(/[A-Za-z]+/g) ?? []));
+  const missing = EVAL_QUESTIONS.flatMap((q) => q.match(/[A-Za-z]+/g) ?? []).filter((w) => !seen.has(w));
+  t.same([...new Set(missing)], []);
+});
+
+t.test('the neutral prompt gives each pole 40-60% of the time, for every trait', async (t) => {
+  const neutral = corpus.filter((s) => s.system === NEUTRAL_SYSTEM_PROMPT);
+  t.ok(neutral.length > 3000, `${neutral.length} neutral transcripts`);
+  for (const trait of TRAIT_NAMES) {
+    const share = neutral.filter((s) => s.poles[trait] === TRAIT_POLES[trait][0]).length / neutral.length;
+    t.ok(share >= 0.4 && share <= 0.6, `${trait}: ${(share * 100).toFixed(1)}%`);
+  }
+});
+
+t.test('explicit prompts always produce the requested poles and name them', async (t) => {
+  const wrong = corpus.filter((s) => Object.entries(s.explicit).some(([trait, pole]) =>
+    s.poles[trait as keyof typeof s.poles] !== pole || !s.system.includes(pole)));
+  t.equal(wrong.length, 0);
+  const kinds = new Set(corpus.map((s) => s.kind));
+  t.same([...kinds].sort(), ['combined', 'neutral', 'single']);
+});
+
+t.test('a transcript is ChatML ending with the end-of-turn marker', async (t) => {
+  const s = corpus[0]!;
+  t.equal(s.text, `<|im_start|>system\n${s.system}<|im_end|>\n<|im_start|>user\n${s.user}<|im_end|>\n`
+    + `<|im_start|>assistant\n${s.assistant}<|im_end|>\n`);
+});
+
+t.test('the generator rejects a seed that is not a 32-bit unsigned integer', async (t) => {
+  t.throws(() => generateCorpus({ seed: -1 }), { code: 'ERR_INVALID_ARG' });
+  t.throws(() => generateCorpus({ seed: 1.5 }), { code: 'ERR_INVALID_ARG' });
+});
