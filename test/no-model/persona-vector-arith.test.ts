@@ -133,7 +133,7 @@ t.test('changing the array returned by block() does not change the vector', asyn
 t.test('changing the input arrays after fromBlocks does not change the vector', async (t) => {
   const input = [1, 2, 3];
   const typed = new Float32Array([4, 5, 6]);
-  const v = PersonaVector.fromBlocks(new Map([[0, input], [1, typed]]));
+  const v = PersonaVector.fromBlocks(new Map<number, ArrayLike<number>>([[0, input], [1, typed]]));
   input[0] = 99;
   typed[0] = 99;
   t.strictSame(Array.from(v.block(0)), [1, 2, 3]);
