@@ -130,6 +130,8 @@ function assertLimits(limits: GgufLimits): void {
 
 export function readGguf(bytes: Uint8Array, limits?: Partial<GgufLimits>): GgufFile {
   if (!(bytes instanceof Uint8Array)) throw invalidArg('bytes', 'a Uint8Array or Buffer', bytes);
+  // TextDecoder refuses views of shared memory, and another thread could change it under us.
+  if (typeof SharedArrayBuffer !== 'undefined' && bytes.buffer instanceof SharedArrayBuffer) bytes = new Uint8Array(bytes);
   const lim: GgufLimits = { ...DEFAULT_GGUF_LIMITS, ...limits };
   assertLimits(lim);
   const c = new Cursor(bytes);

@@ -85,3 +85,12 @@ t.test('a value of every type is read back from hand-built bytes', async (t) => 
 t.test('readGguf rejects a string argument with ERR_INVALID_ARG', async (t) => {
   t.throws(() => readGguf('GGUF' as unknown as Uint8Array), { code: 'ERR_INVALID_ARG', message: /^bytes must be a Uint8Array or Buffer; received "GGUF"/ });
 });
+
+t.test('bytes in shared memory are read like any other bytes', async (t) => {
+  const bytes = buildGguf({ kvs: [ARCH], tensors: [T1] }).bytes;
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+  shared.set(bytes);
+  const file = readGguf(shared);
+  t.strictSame(Array.from(file.tensors[0]!.data!), [1, 2, 3, 4]);
+  t.equal(file.metadata.get('general.architecture')!.value, 'controlvector');
+});
