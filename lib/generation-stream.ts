@@ -1,0 +1,207 @@
+// The stream a generation returns: an async iterator of token events, a promise of the whole
+// result, and abort(). Stop strings are matched here: text that could still become a stop string
+// is held back, so what is streamed never has to be taken back.
+import type { NativeGenerateSummary, NativeRows } from './native';
+import { readProjections, type MonitorLayout, type Projection } from './monitor';
+
+export interface TokenEvent {
+  /** The sampled token id; null for a final event that only flushes held-back text. */
+  token: number | null;
+  /** New text (may be '' while a UTF-8 character or a possible stop string is incomplete). */
+  text: string;
+  /** Monitored projections at the position whose output picked this token. */
+  projections: Projection[];
+}
+
+export type StopReason = 'eog' | 'max-tokens' | 'stop-string' | 'abort' | 'context-full';
+
+export interface CapturedRows {
+  block: number;
+  /** One Float32Array of n_embd values per row. */
+  rows: Float32Array[];
+  positions: Int32Array;
+  sequences: Int32Array;
+}
+
+export interface GenerationResult {
+  text: string;
+  tokens: number[];
+  stopReason: StopReason;
+  promptTokens: number;
+  generatedTokens: number;
+  promptMs: number;
+  generateMs: number;
+  /** Generated tokens per second (decode only). */
+  tokensPerSecond: number;
+  /** Per token, the projections delivered with it. */
+  projections: Projection[][];
+  /** Projections at the last prompt token: they predict the trait of the coming answer. */
+  lastPromptProjections: Projection[];
+  captures: CapturedRows[];
+  graphBuilds: number;
+}
+
+export function splitRows(r: NativeRows, width: number): CapturedRows {
+  const n = r.pos.length;
+  const rows: Float32Array[] = [];
+  for (let i = 0; i < n; i++) rows.push(r.rows.slice(i * width, (i + 1) * width));
+  return { block: r.block, rows, positions: r.pos, sequences: r.seq };
+}
+
+export class GenerationStream implements AsyncIterable<TokenEvent> {
+  readonly result: Promise<GenerationResult>;
+  #queue: TokenEvent[] = [];
+  #waiters: ((r: IteratorResult<TokenEvent> | Promise<IteratorResult<TokenEvent>>) => void)[] = [];
+  #done = false;
+  #nativeAbort: (() => void) | null = null;
+  #abortRequested = false;
+  #stopped: StopReason | null = null;
+  #decoder = new TextDecoder('utf-8');
+  #full = '';
+  #emitted = 0;
+  #tokens: number[] = [];
+  #projections: Projection[][] = [];
+  #stops: string[];
+  #maxStop: number;
+
+  /** @internal */
+  constructor(stops: string[], private readonly layout: MonitorLayout | null, private readonly nEmbd: number,
+    start: (onToken: (t: number, b: Uint8Array, m: Float32Array | null) => void) => Promise<{ promise: Promise<NativeGenerateSummary>; abort(): void }>) {
+    this.#stops = stops;
+    this.#maxStop = stops.reduce((m, s) => Math.max(m, s.length), 0);
+    this.result = (async () => {
+      try {
+        const job = await start((t, b, m) => this.#onToken(t, b, m));
+        this.#nativeAbort = job.abort;
+        if (this.#abortRequested || this.#stopped) job.abort();
+        const summary = await job.promise;
+        return this.#finish(summary);
+      } catch (err) {
+        this.#end();
+        throw err;
+      }
+    })();
+    // The result is also delivered through the iterator; an unobserved rejection must not crash.
+    this.result.catch(() => undefined);
+  }
+
+  /** Stops generation before the next token; the result resolves with stopReason 'abort'. */
+  abort(): void {
+    this.#abortRequested = true;
+    this.#nativeAbort?.();
+  }
+
+  #push(ev: TokenEvent): void {
+    const w = this.#waiters.shift();
+    if (w) w({ value: ev, done: false });
+    else this.#queue.push(ev);
+  }
+
+  #end(): void {
+    this.#done = true;
+    // Chained on the result, so a failed generation rejects a waiting next() too.
+    for (const w of this.#waiters.splice(0)) w(this.result.then(() => ({ value: undefined, done: true as const })));
+  }
+
+  /** Length of the longest suffix of the text that is a proper prefix of some stop string. */
+  #holdback(): number {
+    let hold = 0;
+    const tail = this.#full.slice(Math.max(this.#emitted, this.#full.length - this.#maxStop));
+    for (const s of this.#stops) {
+      for (let k = Math.min(s.length - 1, tail.length); k > hold; k--) {
+        if (tail.endsWith(s.slice(0, k))) { hold = k; break; }
+      }
+    }
+    return hold;
+  }
+
+  #onToken(token: number, bytes: Uint8Array, monitor: Float32Array | null): void {
+    if (this.#stopped) return;
+    this.#tokens.push(token);
+    const projections = this.layout ? readProjections(this.layout, monitor) : [];
+    this.#projections.push(projections);
+    this.#full += this.#decoder.decode(bytes, { stream: true });
+    if (this.#stops.length > 0) {
+      const from = Math.max(0, this.#emitted - this.#maxStop);
+      let cut = -1;
+      for (const s of this.#stops) {
+        const i = this.#full.indexOf(s, from);
+        if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+      }
+      if (cut >= 0) {
+        const text = this.#full.slice(this.#emitted, cut);
+        this.#full = this.#full.slice(0, cut);
+        this.#emitted = cut;
+        this.#stopped = 'stop-string';
+        this.#nativeAbort?.();
+        this.#push({ token, text, projections });
+        return;
+      }
+    }
+    const end = this.#full.length - this.#holdback();
+    const text = end > this.#emitted ? this.#full.slice(this.#emitted, end) : '';
+    this.#emitted = Math.max(this.#emitted, end);
+    this.#push({ token, text, projections });
+  }
+
+  #finish(s: NativeGenerateSummary): GenerationResult {
+    if (!this.#stopped) {
+      this.#full += this.#decoder.decode();
+      if (this.#full.length > this.#emitted) {
+        this.#push({ token: null, text: this.#full.slice(this.#emitted), projections: [] });
+        this.#emitted = this.#full.length;
+      }
+    }
+    const stopReason: StopReason = this.#stopped ?? s.stopReason;
+    const generated = this.#tokens.length;
+    let lastPromptProjections: Projection[] = [];
+    if (this.layout) {
+      if (this.#projections.length > 0) lastPromptProjections = this.#projections[0];
+      else if (s.promptMonitor.length > 0) {
+        // No token was generated: read the last prompt row from the prompt's projections.
+        const row = new Float32Array(this.layout.blocks.length * this.layout.native.nDirs);
+        s.promptMonitor.forEach((r, bi) => {
+          const n = r.pos.length;
+          if (n > 0) row.set(r.rows.subarray((n - 1) * this.layout!.native.nDirs, n * this.layout!.native.nDirs), bi * this.layout!.native.nDirs);
+        });
+        lastPromptProjections = readProjections(this.layout, row);
+      }
+    }
+    const result: GenerationResult = {
+      text: this.#full,
+      tokens: this.#tokens,
+      stopReason,
+      promptTokens: s.promptTokens,
+      generatedTokens: generated,
+      promptMs: s.promptMs,
+      generateMs: s.generateMs,
+      tokensPerSecond: s.generateMs > 0 ? (s.generatedTokens / s.generateMs) * 1000 : 0,
+      projections: this.#projections,
+      lastPromptProjections,
+      captures: s.captures.map((r) => splitRows(r, this.nEmbd)),
+      graphBuilds: s.graphBuilds,
+    };
+    this.#end();
+    return result;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<TokenEvent> {
+    return {
+      next: () => {
+        const ev = this.#queue.shift();
+        if (ev) return Promise.resolve({ value: ev, done: false });
+        if (this.#done) {
+          // Surface a failure to the iterating caller too.
+          return this.result.then(() => ({ value: undefined, done: true as const }));
+        }
+        return new Promise((resolve) => this.#waiters.push(resolve));
+      },
+      return: async () => {
+        // Leaving the loop early stops the generation.
+        this.abort();
+        await this.result.catch(() => undefined);
+        return { value: undefined, done: true };
+      },
+    };
+  }
+}

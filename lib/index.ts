@@ -1,0 +1,11 @@
+// persona-steer: persona vectors for Node.js on llama.cpp.
+export { PersonaSteerError, ErrorCodes, type ErrorCode } from './errors';
+export { Model, type LoadOptions, type ModelInfo, type ChatMessage } from './model';
+export {
+  Context, type ContextOptions, type PromptInput, type GenerateOptions, type SamplingOptions, type CaptureOptions,
+  type CaptureResult, type MeanItem, type LogitsResult,
+} from './context';
+export { GenerationStream, type TokenEvent, type GenerationResult, type StopReason, type CapturedRows } from './generation-stream';
+export { add, clamp, ablate, type SteeringPlan, type SteerOp, type AddOp, type ClampOp, type AblateOp, type Positions, type VectorInput, type BlockSpec } from './steering';
+export { type MonitorEntry, type Projection } from './monitor';
+export { systemInfo } from './system';

@@ -1,0 +1,223 @@
+// The whole native surface, typed. This is the only file that loads the .node addon; everything
+// else goes through `native()`. Native errors carry a `code` and are turned into
+// PersonaSteerError by `fromNative`.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ErrorCodes, PersonaSteerError, type ErrorCode } from './errors';
+
+export interface NativeModelInfo {
+  architecture: string;
+  name: string;
+  description: string;
+  blockCount: number;
+  embeddingSize: number;
+  vocabularySize: number;
+  trainingContextSize: number;
+  headCount: number;
+  headCountKv: number;
+  parameterCount: number;
+  sizeBytes: number;
+  hasEncoder: boolean;
+  hasDecoder: boolean;
+  chatTemplate: string | null;
+  bosToken: number;
+  eosToken: number;
+  eotToken: number;
+  addBos: boolean;
+}
+
+export interface NativeModel {
+  info(): NativeModelInfo;
+  tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
+  detokenize(tokens: Int32Array, removeSpecial: boolean, unparseSpecial: boolean): string;
+  tokenToPiece(token: number, special: boolean): Uint8Array;
+  applyChatTemplate(messages: { role: string; content: string }[], addAssistant: boolean, template: string | null): string;
+  dispose(): void;
+  isDisposed(): boolean;
+}
+
+export interface NativeRows {
+  block: number;
+  rows: Float32Array;
+  pos: Int32Array;
+  seq: Int32Array;
+}
+
+export interface NativeSequence {
+  seq: number;
+  pos0: number;
+  tokens: Int32Array;
+  logits?: Uint8Array;
+}
+
+export interface NativeEvaluateRequest {
+  sequences: NativeSequence[];
+  clear: boolean;
+  logits: 'none' | 'last' | 'all';
+  capture?: {
+    rows?: Int32Array;
+    reduce?: Int32Array;
+    resetReduce?: boolean;
+    ranges?: { seq: Int32Array; p0: Int32Array; p1: Int32Array };
+  };
+}
+
+export interface NativeEvaluateResult {
+  logits: Float32Array;
+  outputs: number;
+  captures: NativeRows[];
+  monitor: NativeRows[];
+  graphBuilds: number;
+}
+
+export interface NativeSampling {
+  greedy: boolean;
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repeatPenalty: number;
+  repeatLastN: number;
+  seed: number;
+}
+
+export interface NativeGenerateRequest {
+  tokens: Int32Array;
+  maxTokens: number;
+  sampling: NativeSampling;
+  stopAtEog: boolean;
+  capture?: { rows: Int32Array };
+}
+
+export interface NativeGenerateSummary {
+  stopReason: 'eog' | 'max-tokens' | 'abort' | 'context-full';
+  promptTokens: number;
+  generatedTokens: number;
+  promptMs: number;
+  generateMs: number;
+  captures: NativeRows[];
+  promptMonitor: NativeRows[];
+  graphBuilds: number;
+}
+
+export interface NativePlanOp {
+  kind: 'add' | 'clamp';
+  blocks: Int32Array;
+  vectors: Float32Array;
+  scale?: number;
+  min?: number;
+  max?: number;
+}
+
+export interface NativePlan {
+  positions: 'all' | 'prompt' | 'generated';
+  ops: NativePlanOp[];
+}
+
+export interface NativeMonitor {
+  nDirs: number;
+  blocks: { block: number; directions: Float32Array }[];
+}
+
+export interface NativeContextStats {
+  graphBuilds: number;
+  configures: number;
+  evalCount: number;
+  reusedGraphs: number;
+}
+
+export interface NativeContext {
+  evaluate(req: NativeEvaluateRequest): Promise<NativeEvaluateResult>;
+  generate(req: NativeGenerateRequest, onToken: (token: number, bytes: Uint8Array, monitor: Float32Array | null) => void):
+    { promise: Promise<NativeGenerateSummary>; abort(): void };
+  clear(): Promise<void>;
+  setSteering(plan: NativePlan | null): void;
+  setMonitor(monitor: NativeMonitor | null): Promise<void>;
+  readReduction(blocks: Int32Array): Promise<{ block: number; sum: Float32Array | null; count: number }[]>;
+  stats(): Promise<NativeContextStats>;
+  info(): { contextSize: number; batchSize: number; threads: number };
+  dispose(): Promise<void>;
+}
+
+export interface NativeCompiledPlan {
+  nUnits: number;
+  blocks: { block: number; usedUnits: number; w: Float32Array; b: Float32Array; u: Float32Array }[];
+}
+
+export interface NativeAddon {
+  loadModel(path: string, options: { gpuLayers: number; useMmap: boolean; vocabOnly: boolean; checkTensors: boolean },
+    onProgress?: (progress: number) => void): { promise: Promise<NativeModel>; abort(): void };
+  createContext(model: NativeModel, options: {
+    contextSize: number; batchSize: number; threads: number; sequences: number; flashAttention: boolean;
+  }): Promise<NativeContext>;
+  systemInfo(): { llamaSystemInfo: string; supportsGpuOffload: boolean; supportsMmap: boolean; devices: { name: string; description: string }[] };
+  compilePlan(plan: NativePlan, nEmbd: number, nLayer: number): NativeCompiledPlan;
+  llamaCppVersion: string;
+}
+
+const packageRoot = path.resolve(__dirname, '..');
+
+/** Where the loader looks, in order: an explicit override, a matching prebuild, the local build. */
+export function addonCandidates(root = packageRoot, env: NodeJS.ProcessEnv = process.env): string[] {
+  const out: string[] = [];
+  if (env.PERSONA_STEER_ADDON) out.push(path.resolve(env.PERSONA_STEER_ADDON));
+  const prebuildDir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  try {
+    for (const f of fs.readdirSync(prebuildDir).sort()) {
+      if (f.endsWith('.napi.node') || f.endsWith('.node')) out.push(path.join(prebuildDir, f));
+    }
+  } catch { /* no prebuilds for this platform */ }
+  out.push(path.join(root, 'build', 'Release', 'persona_steer.node'));
+  return out;
+}
+
+let cached: NativeAddon | undefined;
+
+export function native(): NativeAddon {
+  if (cached) return cached;
+  const tried: string[] = [];
+  for (const file of addonCandidates()) {
+    if (!fs.existsSync(file)) { tried.push(`${file} (missing)`); continue; }
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      cached = require(file) as NativeAddon;
+      return cached;
+    } catch (err) {
+      tried.push(`${file} (${(err as Error).message.split('\n')[0]})`);
+    }
+  }
+  throw new PersonaSteerError(ErrorCodes.NATIVE_LOAD,
+    `the persona-steer native addon could not be loaded for ${process.platform}-${process.arch} ` +
+    `(Node ${process.versions.node}, N-API ${process.versions.napi}). Tried:\n  ${tried.join('\n  ')}\n` +
+    'Build it from source with `npm run build:native` (needs cmake >= 3.19 and a C++17 compiler; ' +
+    'see docs/building.md), or set PERSONA_STEER_ADDON to a built persona_steer.node.');
+}
+
+const knownCodes = new Set<string>(Object.values(ErrorCodes));
+
+/** Turns an error thrown or rejected by the addon into a PersonaSteerError (other errors pass through). */
+export function fromNative(err: unknown): unknown {
+  if (err instanceof PersonaSteerError) return err;
+  const e = err as { code?: unknown; message?: unknown };
+  if (e && typeof e.code === 'string' && knownCodes.has(e.code)) {
+    return new PersonaSteerError(e.code as ErrorCode, String(e.message));
+  }
+  return err;
+}
+
+/** Runs a native call and rethrows its error as PersonaSteerError. */
+export function call<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
+export async function callAsync<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw fromNative(err);
+  }
+}

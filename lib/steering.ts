@@ -1,0 +1,123 @@
+// Steering plans: add / clamp / ablate, normalised into the plain plan the addon compiles.
+// Semantics (docs/api.md): at each steered block, additions first (h += scale * v), then every
+// clamp and ablation from that post-addition h with u = v / |v|:
+//   h += sum_k (clamp(h.u_k, min_k, max_k) - h.u_k) u_k      (ablate: min = max = 0)
+import { invalidArg } from './errors';
+import type { NativePlan, NativePlanOp } from './native';
+import { checkBlocks, checkFiniteArray, checkKeys, checkNumber, checkObject, checkOneOf } from './validate';
+
+/** Anything with one direction per block: a PersonaVector, a Map or a plain record. */
+export interface BlockVectors {
+  readonly blocks: readonly number[];
+  block(block: number): ArrayLike<number>;
+}
+
+/** A vector for every block it is used at: per-block directions, or one array used at every block. */
+export type VectorInput = BlockVectors | Map<number, ArrayLike<number>> | Record<number, ArrayLike<number>> | Float32Array | number[];
+
+export type BlockSpec = number | number[] | 'all';
+
+export interface AddOp { kind: 'add'; vector: VectorInput; scale?: number; blocks?: BlockSpec }
+export interface ClampOp { kind: 'clamp'; direction: VectorInput; min?: number | null; max?: number | null; blocks?: BlockSpec }
+export interface AblateOp { kind: 'ablate'; direction: VectorInput; blocks?: BlockSpec }
+export type SteerOp = AddOp | ClampOp | AblateOp;
+
+export type Positions = 'all' | 'prompt' | 'generated';
+
+export interface SteeringPlan {
+  ops: SteerOp[];
+  /** Which token positions the plan applies to: every token (default, as llama.cpp's control
+   * vectors), prompt tokens only, or 'generated': the last prompt token and every generated token
+   * (each position whose output picks a generated token). */
+  positions?: Positions;
+}
+
+/** h += scale * v at `blocks` (default: every block the vector has). */
+export function add(vector: VectorInput, scale = 1, blocks?: BlockSpec): AddOp {
+  return { kind: 'add', vector, scale, blocks };
+}
+
+/** Keeps the projection h.u within [min, max] (either bound optional). */
+export function clamp(direction: VectorInput, bounds: { min?: number | null; max?: number | null }, blocks?: BlockSpec): ClampOp {
+  return { kind: 'clamp', direction, min: bounds?.min, max: bounds?.max, blocks };
+}
+
+/** Removes the component along the direction: clamp with min = max = 0. */
+export function ablate(direction: VectorInput, blocks?: BlockSpec): AblateOp {
+  return { kind: 'ablate', direction, blocks };
+}
+
+function isBlockVectors(v: unknown): v is BlockVectors {
+  return typeof v === 'object' && v !== null && Array.isArray((v as BlockVectors).blocks) &&
+    typeof (v as BlockVectors).block === 'function';
+}
+
+/** The blocks a vector input defines, or null for a plain array (valid at any block). */
+function definedBlocks(v: VectorInput): number[] | null {
+  if (v instanceof Float32Array || Array.isArray(v)) return null;
+  if (isBlockVectors(v)) return [...v.blocks];
+  if (v instanceof Map) return [...v.keys()];
+  return Object.keys(v).map(Number);
+}
+
+function vectorAt(v: VectorInput, block: number): ArrayLike<number> | undefined {
+  if (v instanceof Float32Array || Array.isArray(v)) return v;
+  if (isBlockVectors(v)) return v.blocks.includes(block) ? v.block(block) : undefined;
+  if (v instanceof Map) return v.get(block);
+  return (v as Record<number, ArrayLike<number>>)[block];
+}
+
+function toNativeOp(name: string, op: unknown, nEmbd: number, nLayer: number): NativePlanOp {
+  const o = checkObject(name, op, false);
+  const kind = checkOneOf(`${name}.kind`, o.kind, ['add', 'clamp', 'ablate'] as const);
+  const allowed = kind === 'add' ? ['kind', 'vector', 'scale', 'blocks'] : kind === 'clamp'
+    ? ['kind', 'direction', 'min', 'max', 'blocks'] : ['kind', 'direction', 'blocks'];
+  checkKeys(name, o, allowed);
+  const vecName = kind === 'add' ? `${name}.vector` : `${name}.direction`;
+  const vec = (kind === 'add' ? o.vector : o.direction) as VectorInput;
+  if (typeof vec !== 'object' || vec === null) throw invalidArg(vecName, 'a PersonaVector, a Map of block vectors or a Float32Array', vec);
+  const own = definedBlocks(vec);
+  let blocks: number[];
+  if (o.blocks === undefined) {
+    if (own === null) throw invalidArg(`${name}.blocks`, "block indices (required with a plain array vector), or 'all'", undefined);
+    blocks = checkBlocks(`${name} (the vector's blocks)`, own, nLayer);
+  } else {
+    blocks = checkBlocks(`${name}.blocks`, o.blocks, nLayer);
+  }
+  const vectors = new Float32Array(blocks.length * nEmbd);
+  blocks.forEach((b, i) => {
+    const v = vectorAt(vec, b);
+    if (v === undefined) throw invalidArg(`${name}.blocks[${i}]`, `a block the vector has (${own?.join(', ')})`, b);
+    vectors.set(checkFiniteArray(`${vecName}@${b}`, v, nEmbd), i * nEmbd);
+  });
+  const out: NativePlanOp = { kind: kind === 'add' ? 'add' : 'clamp', blocks: Int32Array.from(blocks), vectors };
+  if (kind === 'add') {
+    out.scale = o.scale === undefined ? 1 : checkNumber(`${name}.scale`, o.scale);
+  } else if (kind === 'ablate') {
+    out.min = 0;
+    out.max = 0;
+  } else {
+    const min = o.min === undefined || o.min === null ? undefined : checkNumber(`${name}.min`, o.min);
+    const max = o.max === undefined || o.max === null ? undefined : checkNumber(`${name}.max`, o.max);
+    if (min === undefined && max === undefined) throw invalidArg(`${name}`, 'a clamp with min, max or both', o);
+    if (min !== undefined && max !== undefined && min > max) throw invalidArg(`${name}.min`, `a number <= max (${max})`, min);
+    if (min !== undefined) out.min = min;
+    if (max !== undefined) out.max = max;
+    blocks.forEach((b, i) => {
+      let sq = 0;
+      for (let k = i * nEmbd; k < (i + 1) * nEmbd; k++) sq += vectors[k] * vectors[k];
+      if (sq === 0) throw invalidArg(`${name}.direction@${b}`, 'a direction with non-zero length', 'a zero vector');
+    });
+  }
+  return out;
+}
+
+/** Validates a plan (or a bare array of ops) and turns it into the addon's form. */
+export function toNativePlan(plan: SteeringPlan | SteerOp[], nEmbd: number, nLayer: number): NativePlan {
+  const p: SteeringPlan = Array.isArray(plan) ? { ops: plan } : plan;
+  const o = checkObject('plan', p, false);
+  checkKeys('plan', o, ['ops', 'positions']);
+  if (!Array.isArray(o.ops)) throw invalidArg('plan.ops', 'an array of steering operations', o.ops);
+  const positions = checkOneOf('plan.positions', o.positions, ['all', 'prompt', 'generated'] as const, 'all');
+  return { positions, ops: (o.ops as unknown[]).map((op, i) => toNativeOp(`plan.ops[${i}]`, op, nEmbd, nLayer)) };
+}

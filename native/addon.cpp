@@ -1,0 +1,87 @@
+// Module entry: the whole native surface. lib/native.ts describes it in TypeScript and is the
+// only file that loads this addon.
+#include <napi.h>
+
+#include "context.h"
+#include "env-state.h"
+#include "model-loader.h"
+#include "model.h"
+#include "plan-convert.h"
+
+#include "llama.h"
+
+namespace ps {
+
+namespace {
+
+Napi::Value system_info(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("llamaSystemInfo", llama_print_system_info());
+    o.Set("supportsGpuOffload", llama_supports_gpu_offload());
+    o.Set("supportsMmap", llama_supports_mmap());
+    Napi::Array devs = Napi::Array::New(env);
+    for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
+        ggml_backend_dev_t d = ggml_backend_dev_get(i);
+        Napi::Object e = Napi::Object::New(env);
+        e.Set("name", ggml_backend_dev_name(d));
+        e.Set("description", ggml_backend_dev_description(d));
+        devs.Set((uint32_t) i, e);
+    }
+    o.Set("devices", devs);
+    return o;
+}
+
+// compilePlan(plan, nEmbd, nLayer) → { nUnits, blocks: [{ block, w, b, u }] }: the exact
+// parameters the graph will use, exposed so tests can check them against a TypeScript oracle.
+Napi::Value compile_plan_js(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    const int32_t n_embd = info[1].As<Napi::Number>().Int32Value();
+    const int32_t n_layer = info[2].As<Napi::Number>().Int32Value();
+    auto plan = read_plan(env, info[0], n_embd, n_layer);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("nUnits", plan->compiled.n_units);
+    Napi::Array blocks = Napi::Array::New(env);
+    uint32_t i = 0;
+    for (const auto & [il, p] : plan->compiled.blocks) {
+        Napi::Object e = Napi::Object::New(env);
+        e.Set("block", il);
+        e.Set("usedUnits", p.n_units);
+        auto f32 = [&](const std::vector<float> & v) {
+            Napi::Float32Array a = Napi::Float32Array::New(env, v.size());
+            std::copy(v.begin(), v.end(), a.Data());
+            return a;
+        };
+        e.Set("w", f32(p.w));
+        e.Set("b", f32(p.b));
+        e.Set("u", f32(p.u));
+        blocks.Set(i++, e);
+    }
+    o.Set("blocks", blocks);
+    return o;
+}
+
+}  // namespace
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+    EnvState::install(env);
+    EnvState & st = EnvState::get(env);
+    Napi::Function model_ctor = ModelWrap::define(env);
+    Napi::Function context_ctor = ContextWrap::define(env);
+    st.model_ctor = Napi::Persistent(model_ctor);
+    st.context_ctor = Napi::Persistent(context_ctor);
+    exports.Set("NativeModel", model_ctor);
+    exports.Set("NativeContext", context_ctor);
+    exports.Set("loadModel", Napi::Function::New(env, load_model, "loadModel"));
+    exports.Set("createContext", Napi::Function::New(env, ContextWrap::create, "createContext"));
+    exports.Set("systemInfo", Napi::Function::New(env, system_info, "systemInfo"));
+    exports.Set("compilePlan", Napi::Function::New(env, compile_plan_js, "compilePlan"));
+    exports.Set("llamaCppVersion", Napi::String::New(env, "80fb11ac73e66d89eae2c6a91d8a77428fa733ed"));
+    return exports;
+}
+
+}  // namespace ps
+
+static Napi::Object InitPersonaSteer(Napi::Env env, Napi::Object exports) { return ps::init(env, exports); }
+
+NODE_API_MODULE(persona_steer, InitPersonaSteer)

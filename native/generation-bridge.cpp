@@ -1,0 +1,52 @@
+#include "generation-bridge.h"
+
+namespace ps {
+
+GenerationBridge::GenerationBridge(EnvState * env, SteerSession & steer, std::shared_ptr<std::atomic<bool>> abort,
+                                   std::shared_ptr<Napi::FunctionReference> on_token)
+    : env_(env), steer_(steer), abort_(std::move(abort)), on_token_(std::move(on_token)) {}
+
+void GenerationBridge::enter_phase(Phase phase) {
+    phase_ = phase;
+    steer_.enter_phase(phase);
+}
+
+void GenerationBridge::after_decode(const llama_batch &) {
+    steer_.after_decode();
+    const MonitorSpec & spec = steer_.monitor_spec();
+    if (spec.n_dirs == 0) return;
+    // Only the newest row matters for the next token; prompt rows are kept for the summary.
+    std::map<int32_t, BlockRows> rows = steer_.monitored();
+    latest_.assign(spec.blocks.size() * (size_t) spec.n_dirs, 0.0f);
+    for (size_t k = 0; k < spec.blocks.size(); k++) {
+        const BlockRows & r = rows[spec.blocks[k]];
+        if (r.pos.empty()) continue;
+        std::copy(r.rows.end() - spec.n_dirs, r.rows.end(), latest_.begin() + k * spec.n_dirs);
+        if (phase_ != Phase::Generated) {
+            BlockRows & dst = prompt_monitor[spec.blocks[k]];
+            dst.rows.insert(dst.rows.end(), r.rows.begin(), r.rows.end());
+            dst.pos.insert(dst.pos.end(), r.pos.begin(), r.pos.end());
+            dst.seq.insert(dst.seq.end(), r.seq.begin(), r.seq.end());
+        }
+    }
+    steer_.clear_monitored();
+}
+
+void GenerationBridge::on_token(llama_token token, const std::string & piece) {
+    auto cb = on_token_;
+    std::vector<float> monitor = latest_;
+    env_->post([cb, token, piece, monitor](Napi::Env env) {
+        if (cb->IsEmpty()) return;
+        Napi::Uint8Array bytes = Napi::Uint8Array::New(env, piece.size());
+        std::copy(piece.begin(), piece.end(), bytes.Data());
+        Napi::Value mon = env.Null();
+        if (!monitor.empty()) {
+            Napi::Float32Array m = Napi::Float32Array::New(env, monitor.size());
+            std::copy(monitor.begin(), monitor.end(), m.Data());
+            mon = m;
+        }
+        cb->Call({Napi::Number::New(env, token), bytes, mon});
+    });
+}
+
+}  // namespace ps

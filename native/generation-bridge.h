@@ -1,0 +1,42 @@
+#pragma once
+// Connects the token loop to steering/monitoring (SteerSession) and to JavaScript (token events).
+#include <napi.h>
+
+#include <atomic>
+#include <memory>
+
+#include "env-state.h"
+#include "generation.h"
+#include "steer-session.h"
+
+namespace ps {
+
+// What a generation hands back besides the summary.
+struct GenerationResult {
+    GenerateSummary summary;
+    std::map<int32_t, BlockRows> captured;
+    std::map<int32_t, BlockRows> prompt_monitor;   // projections of prompt tokens
+    uint64_t graph_builds = 0;
+};
+
+class GenerationBridge : public GenerationHooks {
+public:
+    GenerationBridge(EnvState * env, SteerSession & steer, std::shared_ptr<std::atomic<bool>> abort,
+                     std::shared_ptr<Napi::FunctionReference> on_token);
+    bool stop_requested() override { return *abort_; }
+    void enter_phase(Phase phase) override;
+    void after_decode(const llama_batch & batch) override;
+    void on_token(llama_token token, const std::string & piece) override;
+
+    std::map<int32_t, BlockRows> prompt_monitor;
+
+private:
+    EnvState * env_;
+    SteerSession & steer_;
+    std::shared_ptr<std::atomic<bool>> abort_;
+    std::shared_ptr<Napi::FunctionReference> on_token_;
+    Phase phase_ = Phase::Prompt;
+    std::vector<float> latest_;   // [n_monitor_blocks][n_dirs] for the newest output row
+};
+
+}  // namespace ps

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Builds the addon (ggml + libllama + native/) with cmake-js into build/Release/persona_steer.node.
+// Backends come from the environment (docs/building.md):
+//   PERSONA_STEER_CUDA=1  PERSONA_STEER_METAL=1  PERSONA_STEER_NATIVE_CPU=1  LLAMA_CPP_DIR=/path
+//   PERSONA_STEER_CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=90 ..."   extra CMake arguments
+//   PERSONA_STEER_BUILD_DIR=build-x   another build folder (default: build)
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
+
+const flag = (name) => ['1', 'on', 'true', 'yes'].includes(String(process.env[name] ?? '').toLowerCase());
+const defs = {
+  PERSONA_STEER_CUDA: flag('PERSONA_STEER_CUDA') ? 'ON' : 'OFF',
+  PERSONA_STEER_METAL: flag('PERSONA_STEER_METAL') || (process.platform === 'darwin' && process.env.PERSONA_STEER_METAL !== '0') ? 'ON' : 'OFF',
+  PERSONA_STEER_NATIVE_CPU: flag('PERSONA_STEER_NATIVE_CPU') ? 'ON' : 'OFF',
+  PERSONA_STEER_NATIVE_TESTS: flag('PERSONA_STEER_NATIVE_TESTS') ? 'ON' : 'OFF',
+};
+if (process.env.LLAMA_CPP_DIR) defs.LLAMA_CPP_DIR = path.resolve(process.env.LLAMA_CPP_DIR);
+
+const args = [cmakeJs, 'build', '--directory', root, '--out', process.env.PERSONA_STEER_BUILD_DIR || 'build',
+  '--parallel', String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length))];
+for (const [k, v] of Object.entries(defs)) args.push(`--CD${k}=${v}`);
+for (const extra of (process.env.PERSONA_STEER_CMAKE_ARGS ?? '').split(/\s+/).filter(Boolean)) {
+  const m = /^-D([^=]+)=(.*)$/.exec(extra);
+  if (!m) { console.error(`PERSONA_STEER_CMAKE_ARGS: expected -DNAME=VALUE, got ${extra}`); process.exit(2); }
+  args.push(`--CD${m[1]}=${m[2]}`);
+}
+const started = Date.now();
+const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+if (r.status !== 0) {
+  console.error('persona-steer: the native build failed. docs/building.md lists what it needs (cmake >= 3.19, a C++17 compiler).');
+  process.exit(r.status ?? 1);
+}
+console.error(`persona-steer: native build finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
