@@ -1,6 +1,6 @@
 // Checks the toy persona model with llama.cpp itself (not with the Python that made it):
 //   check_model MODEL [--roundtrip roundtrip.bin] [--reference reference.bin]
-//                     [--prompts prompts.tsv --out generations.tsv [--samples N --temp T]]
+//                     [--prompts prompts.tsv --out generations.tsv [--samples N --temp T]] [--threads N]
 // Always: the file loads, the special tokens are control tokens, <|im_end|> ends generation,
 // and the embedded chat template is recognised as ChatML. Each option adds a check:
 //   --roundtrip  llama_tokenize(parse_special) of every corpus text equals the training ids,
@@ -227,12 +227,12 @@ static void run_prompts(llama_context * ctx, const llama_model * model, const st
 
 int main(int argc, char ** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: %s MODEL [--roundtrip F] [--reference F] [--prompts F --out F [--samples N --temp T]]\n",
+        std::fprintf(stderr, "usage: %s MODEL [--roundtrip F] [--reference F] [--prompts F --out F [--samples N --temp T]] [--threads N]\n",
                      argv[0]);
         return 2;
     }
     std::string roundtrip, reference, prompts, out;
-    int samples = 0;
+    int samples = 0, threads = 2;
     float temp = 1.0f;
     for (int i = 2; i + 1 < argc; i += 2) {
         std::string k = argv[i], v = argv[i + 1];
@@ -242,6 +242,7 @@ int main(int argc, char ** argv) {
         else if (k == "--out") out = v;
         else if (k == "--samples") samples = std::stoi(v);
         else if (k == "--temp") temp = std::stof(v);
+        else if (k == "--threads") threads = std::stoi(v);
         else { std::fprintf(stderr, "unknown option %s\n", k.c_str()); return 2; }
     }
     llama_log_set(quiet_log, nullptr);
@@ -252,7 +253,7 @@ int main(int argc, char ** argv) {
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = 512;
     cp.n_batch = 512;
-    cp.n_threads = cp.n_threads_batch = 2;
+    cp.n_threads = cp.n_threads_batch = threads;
     // F32 cache so the comparison with torch tests layout and weights, not F16 rounding of K and V.
     cp.type_k = GGML_TYPE_F32;
     cp.type_v = GGML_TYPE_F32;
