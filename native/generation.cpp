@@ -43,17 +43,26 @@ GenerateSummary run_generation(llama_context * ctx, const GenerateRequest & req,
 
     auto after = [&](const llama_batch & b) { hooks.after_decode(b); };
     auto t0 = Clock::now();
+    sum.n_prompt = n_prompt;
+    // An abort before or during the prompt is a normal end with nothing generated.
+    if (hooks.stop_requested()) { sum.stop_reason = "abort"; return sum; }
     if (n_prompt > 1) {
         hooks.enter_phase(Phase::Prompt);
         SeqTokens head;
         head.seq = req.seq;
         head.tokens.assign(req.prompt.begin(), req.prompt.end() - 1);
         head.logits.assign(head.tokens.size(), 0);
-        decode_sequences(ctx, {head}, after, [&] { return hooks.stop_requested(); });
+        try {
+            decode_sequences(ctx, {head}, after, [&] { return hooks.stop_requested(); });
+        } catch (const CodedError & e) {
+            if (e.code != "ERR_ABORTED") throw;
+            sum.stop_reason = "abort";
+            sum.prompt_ms = ms_since(t0);
+            return sum;
+        }
     }
     hooks.enter_phase(Phase::LastPrompt);
     decode_one(ctx, req.prompt.back(), n_prompt - 1, req.seq, after);
-    sum.n_prompt = n_prompt;
     sum.prompt_ms = ms_since(t0);
 
     auto t1 = Clock::now();
