@@ -7,9 +7,9 @@ import { buildMonitor, type MonitorEntry } from './monitor';
 import { call, callAsync, native, type NativeContext, type NativeContextStats, type NativeSampling } from './native';
 import type { ChatMessage, Model } from './model';
 import { checkMessages, toTokenArray } from './model';
-import { toNativePlan, type SteeringPlan, type SteerOp } from './steering';
+import { toNativePlan, type SteeringPlan, type SteerOp, type VectorInput } from './steering';
 import {
-  checkBlocks, checkInt, checkKeys, checkObject, checkOneOf, checkSignal, checkString, optBool, optInt, optNumber,
+  checkBlocks, checkInt, checkKeys, checkNumber, checkObject, checkOneOf, checkSignal, checkString, optBool, optInt, optNumber,
 } from './validate';
 
 export interface ContextOptions {
@@ -80,6 +80,23 @@ export interface MeanItem {
   /** Half-open range of positions [start, end) to average (for example the response). */
   start: number;
   end: number;
+}
+
+export interface EvaluateSequence {
+  tokens: ArrayLike<number>;
+  /** Sequence id (default 0; below the context's `sequences`). */
+  seq?: number;
+  /** Position of tokens[0] (default 0). */
+  pos0?: number;
+  /** Which tokens produce logits (default 'last'). */
+  logits?: 'last' | 'all' | 'none';
+}
+
+export interface EvaluateResult {
+  /** One row of vocabulary logits per output token, in batch order. */
+  logits: Float32Array[];
+  /** Captured block outputs, labelled with (sequence, position). */
+  captures: CapturedRows[];
 }
 
 export interface LogitsResult {
@@ -299,6 +316,57 @@ export class Context {
     const tokens = this.tokens(prompt);
     const r = await callAsync(nc.evaluate({ sequences: [{ seq: 0, pos0: 0, tokens }], clear: true, logits: all ? 'all' : 'last' }));
     return { tokens, logits: r.logits, outputs: r.outputs };
+  }
+
+  /**
+   * Low level: decodes several sequences in one batch (they must fit in batchSize to share a
+   * llama_decode call), optionally keeping what the context already holds.
+   */
+  async evaluate(sequences: EvaluateSequence[], options: { keepMemory?: boolean; captureBlocks?: number[] | number | 'all' } = {}): Promise<EvaluateResult> {
+    const nc = this.#live();
+    const o = checkObject('options', options);
+    checkKeys('options', o, ['keepMemory', 'captureBlocks']);
+    const keep = optBool('options.keepMemory', o.keepMemory, false);
+    const info = this.model.info;
+    const capture = o.captureBlocks === undefined ? undefined : Int32Array.from(checkBlocks('options.captureBlocks', o.captureBlocks, info.blockCount));
+    if (!Array.isArray(sequences) || sequences.length === 0) throw invalidArg('sequences', 'a non-empty array of { tokens, seq?, pos0?, logits? }', sequences);
+    const seqs = sequences.map((s, i) => {
+      const so = checkObject(`sequences[${i}]`, s, false);
+      checkKeys(`sequences[${i}]`, so, ['tokens', 'seq', 'pos0', 'logits']);
+      const tokens = toTokenArray(`sequences[${i}].tokens`, so.tokens, info.vocabularySize, false);
+      const seq = optInt(`sequences[${i}].seq`, so.seq, 0, 255, 0);
+      const pos0 = optInt(`sequences[${i}].pos0`, so.pos0, 0, this.contextSize - 1, 0);
+      if (pos0 + tokens.length > this.contextSize) {
+        throw new PersonaSteerError(ErrorCodes.CONTEXT_OVERFLOW, `sequences[${i}] ends at position ${pos0 + tokens.length}, beyond the context size ${this.contextSize}`);
+      }
+      const which = checkOneOf(`sequences[${i}].logits`, so.logits, ['last', 'all', 'none'] as const, 'last');
+      const logits = Uint8Array.from(tokens, (_, k) => (which === 'all' || (which === 'last' && k === tokens.length - 1) ? 1 : 0));
+      return { seq, pos0, tokens, logits };
+    });
+    const r = await callAsync(nc.evaluate({ sequences: seqs, clear: !keep, logits: 'last', capture: capture ? { rows: capture } : undefined }));
+    const nv = info.vocabularySize;
+    const logits = Array.from({ length: r.outputs }, (_, i) => r.logits.slice(i * nv, (i + 1) * nv));
+    return { logits, captures: r.captures.map((c) => splitRows(c, info.embeddingSize)) };
+  }
+
+  /**
+   * llama.cpp's own control vector (llama_set_adapter_cvec): adds scale * v at the given blocks.
+   * Block 0 is not possible there; every call rebuilds the graph. null removes it.
+   */
+  async setLlamaControlVector(vector: VectorInput | null, options: { scale?: number; blocks?: number[] | number | 'all' } = {}): Promise<void> {
+    const nc = this.#live();
+    const o = checkObject('options', options);
+    checkKeys('options', o, ['scale', 'blocks']);
+    if (vector === null) return callAsync(nc.setControlVector(null, 0, 0));
+    const info = this.model.info;
+    const plan = toNativePlan([{ kind: 'add', vector, scale: o.scale === undefined ? 1 : checkNumber('options.scale', o.scale), blocks: o.blocks as never }], info.embeddingSize, info.blockCount);
+    const op = plan.ops[0];
+    if (op.blocks.includes(0)) throw invalidArg('options.blocks', "blocks >= 1 (llama.cpp's control vectors cannot touch block 0)", Array.from(op.blocks));
+    const data = new Float32Array(info.blockCount * info.embeddingSize);
+    op.blocks.forEach((b, i) => {
+      for (let k = 0; k < info.embeddingSize; k++) data[b * info.embeddingSize + k] = op.scale! * op.vectors[i * info.embeddingSize + k];
+    });
+    return callAsync(nc.setControlVector(data, op.blocks[0], op.blocks[op.blocks.length - 1]));
   }
 
   /** Counters: graph builds through the steering hook (value changes never add one), reused graphs. */

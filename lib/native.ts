@@ -135,6 +135,7 @@ export interface NativeContext {
   setMonitor(monitor: NativeMonitor | null): Promise<void>;
   readReduction(blocks: Int32Array): Promise<{ block: number; sum: Float32Array | null; count: number }[]>;
   stats(): Promise<NativeContextStats>;
+  setControlVector(data: Float32Array | null, ilStart: number, ilEnd: number): Promise<void>;
   info(): { contextSize: number; batchSize: number; threads: number };
   dispose(): Promise<void>;
 }

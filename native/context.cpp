@@ -64,6 +64,7 @@ Napi::Function ContextWrap::define(Napi::Env env) {
         InstanceMethod<&ContextWrap::configure_steering>("setMonitor"),
         InstanceMethod<&ContextWrap::read_reduction>("readReduction"),
         InstanceMethod<&ContextWrap::stats>("stats"),
+        InstanceMethod<&ContextWrap::set_control_vector>("setControlVector"),
         InstanceMethod<&ContextWrap::dispose>("dispose"),
         InstanceMethod<&ContextWrap::info>("info"),
     });
@@ -229,13 +230,14 @@ Napi::Value ContextWrap::evaluate(const Napi::CallbackInfo & info) {
             decode_sequences(ctx_, todo, [&](const llama_batch & b) {
                 steer_->after_decode();
                 if (want_logits == "none") return;
-                int32_t outs = 0;
-                for (int32_t i = 0; i < b.n_tokens; i++) outs += b.logits[i] ? 1 : 0;
-                for (int32_t i = 0; i < outs; i++) {
+                // llama_get_logits_ith takes the token's index in the batch.
+                for (int32_t i = 0; i < b.n_tokens; i++) {
+                    if (!b.logits[i]) continue;
                     const float * lg = llama_get_logits_ith(ctx_, i);
-                    if (lg) r.logits.insert(r.logits.end(), lg, lg + n_vocab);
+                    if (lg == nullptr) throw CodedError("ERR_NATIVE", "no logits for batch token " + std::to_string(i));
+                    r.logits.insert(r.logits.end(), lg, lg + n_vocab);
+                    r.n_outputs++;
                 }
-                r.n_outputs += outs;
             }, [this] { return closing_.load(); });
             r.captured = steer_->captured();
             r.monitored = steer_->monitored();
@@ -373,6 +375,35 @@ Napi::Value ContextWrap::read_reduction(const Napi::CallbackInfo & info) {
             }
             return arr;
         });
+}
+
+// setControlVector(data: Float32Array [n_layer * n_embd] indexed by block, or null, ilStart, ilEnd) → Promise
+// llama.cpp's stock control vector (llama_set_adapter_cvec), for interop and as an independent
+// reference: it starts at block 1 and rebuilds the graph on every call.
+Napi::Value ContextWrap::set_control_vector(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    check_live(env);
+    const int32_t n_embd = llama_model_n_embd(model_->model);
+    const int32_t n_layer = llama_model_n_layer(model_->model);
+    std::vector<float> data;
+    const bool clear_it = info[0].IsNull() || info[0].IsUndefined();
+    if (!clear_it) {
+        data = read_floats(env, info[0], "data");
+        if (data.size() != (size_t) n_layer * n_embd) throw_error(env, "ERR_INVALID_ARG", "data must hold n_layer * n_embd floats");
+    }
+    const int32_t il_start = clear_it ? 0 : info[1].As<Napi::Number>().Int32Value();
+    const int32_t il_end = clear_it ? 0 : info[2].As<Napi::Number>().Int32Value();
+    return run_on_thread<int>(env, *thread_, Value(),
+        [this, data, n_embd, il_start, il_end, clear_it]() {
+            // llama.cpp's layout starts at block 1: row il-1 is block il.
+            const float * p = clear_it ? nullptr : data.data() + n_embd;
+            const size_t len = clear_it ? 0 : data.size() - (size_t) n_embd;
+            if (llama_set_adapter_cvec(ctx_, p, len, n_embd, il_start, il_end) != 0) {
+                throw CodedError("ERR_INVALID_ARG", "llama_set_adapter_cvec rejected the control vector");
+            }
+            return 0;
+        },
+        [](Napi::Env env, int &) -> Napi::Value { return env.Undefined(); });
 }
 
 Napi::Value ContextWrap::clear(const Napi::CallbackInfo & info) {

@@ -31,6 +31,7 @@ private:
     Napi::Value set_steering(const Napi::CallbackInfo & info);
     Napi::Value read_reduction(const Napi::CallbackInfo & info);
     Napi::Value stats(const Napi::CallbackInfo & info);
+    Napi::Value set_control_vector(const Napi::CallbackInfo & info);
     Napi::Value dispose(const Napi::CallbackInfo & info);
     Napi::Value info(const Napi::CallbackInfo & info);
 

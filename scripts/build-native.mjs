@@ -5,6 +5,7 @@
 //   PERSONA_STEER_CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=90 ..."   extra CMake arguments
 //   PERSONA_STEER_BUILD_DIR=build-x   another build folder (default: build)
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +20,9 @@ const defs = {
   PERSONA_STEER_CUDA: flag('PERSONA_STEER_CUDA') ? 'ON' : 'OFF',
   PERSONA_STEER_METAL: flag('PERSONA_STEER_METAL') || (process.platform === 'darwin' && process.env.PERSONA_STEER_METAL !== '0') ? 'ON' : 'OFF',
   PERSONA_STEER_NATIVE_CPU: flag('PERSONA_STEER_NATIVE_CPU') ? 'ON' : 'OFF',
-  PERSONA_STEER_NATIVE_TESTS: flag('PERSONA_STEER_NATIVE_TESTS') ? 'ON' : 'OFF',
+  // A development checkout (test/ is not in the npm package) also builds the native hook tests.
+  PERSONA_STEER_NATIVE_TESTS: process.env.PERSONA_STEER_NATIVE_TESTS === '0' ? 'OFF'
+    : fs.existsSync(path.join(root, 'test', 'native', 'CMakeLists.txt')) ? 'ON' : 'OFF',
 };
 if (process.env.LLAMA_CPP_DIR) defs.LLAMA_CPP_DIR = path.resolve(process.env.LLAMA_CPP_DIR);
 

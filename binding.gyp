@@ -1,0 +1,19 @@
+# node-gyp entry point for tools that drive node-gyp (prebuildify, node-gyp-build's install
+# fallback, electron-rebuild). It builds nothing itself: the action runs the same CMake project
+# through cmake-js, and the resulting persona_steer.node lands in build/Release as node-gyp expects.
+{
+  "targets": [
+    {
+      "target_name": "persona_steer",
+      "type": "none",
+      "actions": [
+        {
+          "action_name": "cmake_js_build",
+          "inputs": ["CMakeLists.txt"],
+          "outputs": ["build/Release/persona_steer.node"],
+          "action": ["node", "scripts/build-native.mjs"]
+        }
+      ]
+    }
+  ]
+}
