@@ -307,6 +307,53 @@ export class Context {
     return sums.map((s) => ({ block: s.block, count: s.count, mean: meanOf(s.sum, s.count, info.embeddingSize) }));
   }
 
+  /**
+   * Per item, the mean projection of block outputs on monitored directions over [start, end).
+   * Only the projections come back from the graph (a few floats per token), so memory stays
+   * O(items x directions x blocks).
+   */
+  async projectionMeans(items: MeanItem[], monitor: MonitorEntry[], options: { signal?: AbortSignal } = {}): Promise<{ name: string; block: number; values: Float64Array }[]> {
+    const nc = this.#live();
+    const o = checkObject('options', options);
+    checkKeys('options', o, ['signal']);
+    const signal = checkSignal('options.signal', o.signal);
+    const info = this.model.info;
+    const layout = buildMonitor(monitor, info.embeddingSize, info.blockCount);
+    if (!layout) throw invalidArg('monitor', 'a non-empty array of { name, vector, blocks? }', monitor);
+    if (!Array.isArray(items) || items.length === 0) throw invalidArg('items', 'a non-empty array of { tokens, start, end }', items);
+    const prepared = items.map((it, i) => {
+      const io = checkObject(`items[${i}]`, it, false);
+      checkKeys(`items[${i}]`, io, ['tokens', 'start', 'end']);
+      const tokens = this.tokens(io.tokens as ArrayLike<number>, `items[${i}].tokens`);
+      const start = checkInt(`items[${i}].start`, io.start, 0, tokens.length - 1);
+      const end = checkInt(`items[${i}].end`, io.end, start + 1, tokens.length);
+      return { tokens, start, end };
+    });
+    await callAsync(nc.setMonitor(layout.native));
+    const lastBlock = layout.blocks.includes(info.blockCount - 1);
+    const out = layout.slots.map((s) => ({ name: s.name, block: s.block, values: new Float64Array(prepared.length) }));
+    const nDirs = layout.native.nDirs;
+    for (let i = 0; i < prepared.length; i++) {
+      if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'projectionMeans was aborted');
+      const it = prepared[i];
+      const logits = Uint8Array.from(it.tokens, (_, k) => (lastBlock ? (k >= it.start && k < it.end ? 1 : 0) : (k === it.tokens.length - 1 ? 1 : 0)));
+      const r = await callAsync(nc.evaluate({ sequences: [{ seq: 0, pos0: 0, tokens: it.tokens, logits }], clear: true, logits: 'none' }));
+      layout.slots.forEach((slot, si) => {
+        const bi = layout.blocks.indexOf(slot.block);
+        const rows = r.monitor.find((m) => m.block === slot.block);
+        if (!rows) return;
+        let sum = 0;
+        let n = 0;
+        rows.pos.forEach((p, k) => {
+          if (p >= it.start && p < it.end) { sum += rows.rows[k * nDirs + (slot.offset - bi * nDirs)]; n++; }
+        });
+        out[si].values[i] = n > 0 ? sum / n : NaN;
+      });
+    }
+    await callAsync(nc.setMonitor(null));
+    return out;
+  }
+
   /** Decodes a prompt and returns logits (of the last token, or of every token with { all: true }). */
   async logits(prompt: PromptInput, options: { all?: boolean } = {}): Promise<LogitsResult> {
     const nc = this.#live();
