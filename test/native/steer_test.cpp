@@ -23,6 +23,14 @@ namespace {
 // downstream of float-vs-double steering are compared at this looser bound (logits are ~20).
 constexpr double LOGIT_TOL_AMPLIFIED = 2e-3;
 
+// With layers offloaded to CUDA, F32 matrix products over more than 8 rows run in TF32 (ggml-cuda
+// sets CUBLAS_TF32_TENSOR_OP_MATH; the model's own F32 weights too): each product carries ~2^-11
+// relative rounding, so a dot product h.v is good to ~1e-3 |h||v|. Checks whose arithmetic goes
+// through such products (data-dependent units, monitor, batch-dependent rows) use tf32() bounds
+// there; additions (folded into an exact vector), capture, zero/inactive identity stay strict.
+bool g_tf32 = false;
+double tf32(double cpu, double gpu) { return g_tf32 ? gpu : cpu; }
+
 struct config {
     int n_units = 0, n_monitor = 0;
     std::vector<int32_t> steer, capture, reduce, monitor;
@@ -245,14 +253,16 @@ void test_clamp(fixture & f) {
 
     bool inside = got.n == n;
     int below = 0, above = 0;
-    double worst_orth = 0;
+    double worst_orth = 0, worst_out = 0;
     for (int r = 0; r < got.n && got.n == free_rows.n; ++r) {
         const float * h1 = &got.rows[(size_t) r*E];
         const float * h0 = &free_rows.rows[(size_t) r*E];
         std::vector<double> o1(h1, h1 + E), o0(h0, h0 + E);
         for (int k = 0; k < K; ++k) {
             const double p1 = dot(h1, p.dirs[k].data(), E), p0 = dot(h0, p.dirs[k].data(), E);
-            inside &= p1 >= p.lo[k] - 1e-4 && p1 <= p.hi[k] + 1e-4;
+            const double tol = tf32(1e-4, 2e-3*std::sqrt(dot(h0, h0, E)));
+            inside &= p1 >= p.lo[k] - tol && p1 <= p.hi[k] + tol;
+            worst_out = std::max({ worst_out, p.lo[k] - p1, p1 - p.hi[k] });
             below += p0 < p.lo[k];
             above += p0 > p.hi[k];
             for (int i = 0; i < E; ++i) {
@@ -265,16 +275,16 @@ void test_clamp(fixture & f) {
         }
     }
     check(below > 0 && above > 0, fmt("clamp: bounds bite on both sides (%d below, %d above, of %d x %d)", below, above, n, K));
-    check(inside, "clamp: captured projections lie within [lo, hi] (1e-4) for every token");
-    check(worst_orth <= 1e-4, fmt("clamp: orthogonal component equals the unclamped run's, max diff %.3g", worst_orth));
+    check(inside, fmt("clamp: captured projections lie within [lo, hi] for every token (worst excursion %.3g)", worst_out));
+    check(worst_orth <= tf32(1e-4, 2e-3*8*f.rms[L]), fmt("clamp: orthogonal component equals the unclamped run's, max diff %.3g", worst_orth));
     const double d_rows = orc.rows[L].size() == got.rows.size() ? max_abs_diff(got.rows, orc.rows[L]) : INFINITY;
-    check(d_rows <= 1e-5, fmt("clamp: captured rows equal the double host reference written through cb_eval, max diff %.3g", d_rows));
+    check(d_rows <= tf32(1e-5, 2e-3*8*f.rms[L]), fmt("clamp: captured rows equal the double host reference written through cb_eval, max diff %.3g", d_rows));
 
     orc.record = false;
     const auto want = run_story(e, ref, f.prompt, f.cont);
     const auto have = run_story(e, ctx, f.prompt, f.cont);
     const double d = max_abs_diff(have, want);
-    check(d <= 1e-4, fmt("clamp: logits equal the cb_eval double reference, max diff %.3g (effect %.3g)", d, max_abs_diff(have, f.baseline)));
+    check(d <= tf32(1e-4, 0.5), fmt("clamp: logits equal the cb_eval double reference, max diff %.3g (effect %.3g)", d, max_abs_diff(have, f.baseline)));
 
     // addition and clamps together: the clamps see the post-addition h
     p.add = random_vec(E, (float) (0.5*f.rms[L]), 99);
@@ -289,12 +299,12 @@ void test_clamp(fixture & f) {
     const captured got2 = get_capture(ctx, L, E);
     orc.record = false;
     const double d2_rows = max_abs_diff(got2.rows, orc.rows[L]);
-    check(d2_rows <= 1e-6*std::max(1.0, f.rms[L]*8),
+    check(d2_rows <= tf32(1e-6*std::max(1.0, f.rms[L]*8), 2e-3*8*f.rms[L]),
           fmt("add+clamp: captured rows equal the double host reference written through cb_eval, max diff %.3g", d2_rows));
     const auto want2 = run_story(e, ref, f.prompt, f.cont);
     const auto have2 = run_story(e, ctx, f.prompt, f.cont);
     const double d2 = max_abs_diff(have2, want2);
-    check(d2 <= LOGIT_TOL_AMPLIFIED && max_abs_diff(have2, have) > 1e-3,
+    check(d2 <= tf32(LOGIT_TOL_AMPLIFIED, 0.5) && max_abs_diff(have2, have) > 1e-3,
           fmt("add+clamp: logits equal the cb_eval double reference, max diff %.3g", d2));
     llama_free(ref);
     llama_free(ctx);
@@ -401,10 +411,10 @@ void test_values_per_token(fixture & f) {
     llama_context * ref = e.new_ctx(&orc);
     const auto want = run_story(e, ref, f.prompt, f.cont, [&](int i) { cur = plan_at(f, SL, i); });
     const double d_rows = max_abs_diff(rows, orc.rows[SL]);
-    check(d_rows <= 1e-6*std::max(1.0, f.rms[SL]*8),
+    check(d_rows <= tf32(1e-6*std::max(1.0, f.rms[SL]*8), 2e-3*8*f.rms[SL]*4),
           fmt("per-token: block %d rows of every token equal the cb_eval double reference with the same schedule, max diff %.3g", SL, d_rows));
     const double d = max_abs_diff(got, want);
-    check(d <= LOGIT_TOL_AMPLIFIED, fmt("per-token: logits equal the cb_eval reference with the same schedule, max diff %.3g", d));
+    check(d <= tf32(LOGIT_TOL_AMPLIFIED, 0.5), fmt("per-token: logits equal the cb_eval reference with the same schedule, max diff %.3g", d));
 
     // oracle 2: each step's plan set on a freshly configured (rebuilt) topology
     llama_context * rb = e.new_ctx();
@@ -472,7 +482,7 @@ void test_two_sequences(fixture & f) {
         }
         check(labels_ok, fmt("two seqs: block %d has %zu rows with distinct, valid (seq, pos) labels%s", il, n_want,
                              il == L ? " (last token of each sequence)" : ""));
-        check(worst <= 1e-4, fmt("two seqs: block %d rows equal the single-sequence rows at their labels, max diff %.3g%s",
+        check(worst <= tf32(1e-4, 2e-2), fmt("two seqs: block %d rows equal the single-sequence rows at their labels, max diff %.3g%s",
                                  il, worst, reordered ? " (ubatches interleaved the sequences)" : ""));
     }
     llama_free(ctx);
@@ -523,7 +533,7 @@ void test_reduce(fixture & f) {
             for (int i = 0; sum && i < E; ++i) {
                 worst = std::max(worst, std::fabs(sum[i] - host[il][i]));
             }
-            check(n == host_n[il] && worst <= 1e-4,
+            check(n == host_n[il] && worst <= tf32(1e-4, 1e-2),
                   fmt("reduce (%s): block %d sum equals the host sum of captured rows in range (%lld tokens), max diff %.3g",
                       when, il, (long long) n, worst));
         }
@@ -598,7 +608,7 @@ void test_monitor(fixture & f) {
             }
         }
         check(same_labels, fmt("monitor: block %d has %d rows labelled like its capture", il, n));
-        check(worst <= 1e-5, fmt("monitor: block %d projections equal dot(captured row, direction), max diff %.3g", il, worst));
+        check(worst <= tf32(1e-5, 2e-3*8*8*f.rms[il]), fmt("monitor: block %d projections equal dot(captured row, direction), max diff %.3g", il, worst));
     }
     llama_free(ctx);
 }
@@ -648,10 +658,13 @@ void test_errors(fixture & f) {
     const int32_t rc_units = configure(ctx, bad);
     llama_steer_config nullblocks = {};
     nullblocks.n_capture_blocks = 2;
+    llama_steer_config negative = {};
+    negative.n_reduce_blocks = -1;
     check(rc_hi == LLAMA_STEER_ERR_BLOCK_RANGE && rc_lo == LLAMA_STEER_ERR_BLOCK_RANGE, "errors: out-of-range blocks fail configure");
     check(rc_units == LLAMA_STEER_ERR_INVALID && llama_steer_configure(ctx, &nullblocks) == LLAMA_STEER_ERR_INVALID &&
-          llama_steer_configure(nullptr, &nullblocks) == LLAMA_STEER_ERR_INVALID,
-          "errors: zero units, NULL arrays, NULL context fail configure");
+          llama_steer_configure(nullptr, &nullblocks) == LLAMA_STEER_ERR_INVALID &&
+          llama_steer_configure(ctx, &negative) == LLAMA_STEER_ERR_INVALID,
+          "errors: zero units, NULL arrays, negative counts, NULL context fail configure");
 
     config c;
     c.n_units = 4;
@@ -721,7 +734,10 @@ int main(int argc, char ** argv) {
     f.e.n_embd  = llama_model_n_embd(f.e.model);
     f.e.n_layer = llama_model_n_layer(f.e.model);
     f.e.n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(f.e.model));
-    printf("# model %s: n_embd %d, n_layer %d, n_vocab %d, n_gpu_layers %d\n", path, f.e.n_embd, f.e.n_layer, f.e.n_vocab, mp.n_gpu_layers);
+    // CPU layers too: batches of 32+ rows are offloaded to the GPU when one is present
+    g_tf32 = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_GPU) != nullptr;
+    printf("# model %s: n_embd %d, n_layer %d, n_vocab %d, n_gpu_layers %d%s\n", path, f.e.n_embd, f.e.n_layer, f.e.n_vocab,
+           mp.n_gpu_layers, g_tf32 ? ", GPU present: tf32 bounds for matmul-dependent checks" : "");
 
     f.prompt = f.e.tokenize("Once upon a time, there was a little girl named Lily. She loved to play", true);
     f.cont   = f.e.tokenize(" outside in the park. One day, she saw a big, red ball.", false);

@@ -32,7 +32,9 @@ inline bool check(bool ok, const std::string & what) {
     return ok;
 }
 
+#ifdef __GNUC__
 inline std::string fmt(const char * f, ...) __attribute__((format(printf, 1, 2)));
+#endif
 inline std::string fmt(const char * f, ...) {
     char buf[512];
     va_list ap;
