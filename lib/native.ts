@@ -174,15 +174,14 @@ export function addonCandidates(root = packageRoot, env: NodeJS.ProcessEnv = pro
 
 let cached: NativeAddon | undefined;
 
-export function native(): NativeAddon {
-  if (cached) return cached;
+/** Loads the first candidate that loads; otherwise ERR_NATIVE_LOAD listing every attempt. */
+export function loadAddon(candidates: string[]): NativeAddon {
   const tried: string[] = [];
-  for (const file of addonCandidates()) {
+  for (const file of candidates) {
     if (!fs.existsSync(file)) { tried.push(`${file} (missing)`); continue; }
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      cached = require(file) as NativeAddon;
-      return cached;
+      return require(file) as NativeAddon;
     } catch (err) {
       tried.push(`${file} (${(err as Error).message.split('\n')[0]})`);
     }
@@ -192,6 +191,11 @@ export function native(): NativeAddon {
     `(Node ${process.versions.node}, N-API ${process.versions.napi}). Tried:\n  ${tried.join('\n  ')}\n` +
     'Build it from source with `npm run build:native` (needs cmake >= 3.19 and a C++17 compiler; ' +
     'see docs/building.md), or set PERSONA_STEER_ADDON to a built persona_steer.node.');
+}
+
+export function native(): NativeAddon {
+  cached ??= loadAddon(addonCandidates());
+  return cached;
 }
 
 const knownCodes = new Set<string>(Object.values(ErrorCodes));
