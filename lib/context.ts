@@ -7,7 +7,7 @@ import { buildMonitor, type MonitorEntry } from './monitor';
 import { call, callAsync, native, type NativeContext, type NativeContextStats, type NativeSampling } from './native';
 import type { ChatMessage, Model } from './model';
 import { checkMessages, toTokenArray } from './model';
-import { toNativePlan, type SteeringPlan, type SteerOp, type VectorInput } from './steering';
+import { toNativeOp, toNativePlan, type SteeringPlan, type SteerOp, type VectorInput } from './steering';
 import {
   checkBlocks, checkInt, checkKeys, checkNumber, checkObject, checkOneOf, checkSignal, checkString, optBool, optInt, optNumber,
 } from './validate';
@@ -106,9 +106,18 @@ export interface LogitsResult {
   outputs: number;
 }
 
-const CONTEXT_KEYS = ['contextSize', 'batchSize', 'threads', 'sequences', 'flashAttention'] as const;
-const GENERATE_KEYS = ['greedy', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed',
-  'maxTokens', 'stop', 'stopAtEog', 'signal', 'steer', 'monitor', 'capture'] as const;
+/** @internal Accepted option keys, per function (tests feed each a wrong-typed value). */
+export const CONTEXT_OPTION_KEYS = {
+  createContext: ['contextSize', 'batchSize', 'threads', 'sequences', 'flashAttention'],
+  generate: ['greedy', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed',
+    'maxTokens', 'stop', 'stopAtEog', 'signal', 'steer', 'monitor', 'capture'],
+  capture: ['blocks', 'positions', 'reduce'],
+  captureMean: ['blocks', 'signal'],
+  projectionMeans: ['signal'],
+  logits: ['all'],
+  evaluate: ['keepMemory', 'captureBlocks'],
+  setLlamaControlVector: ['scale', 'blocks'],
+} as const;
 
 export class Context {
   readonly model: Model;
@@ -132,7 +141,7 @@ export class Context {
   /** @internal */
   static async create(model: Model, options: ContextOptions): Promise<Context> {
     const o = checkObject('options', options);
-    checkKeys('options', o, CONTEXT_KEYS);
+    checkKeys('options', o, CONTEXT_OPTION_KEYS.createContext);
     const train = model.info.trainingContextSize > 0 ? model.info.trainingContextSize : 2048;
     const contextSize = optInt('options.contextSize', o.contextSize, 8, 1 << 20, Math.min(2048, train));
     const batchSize = optInt('options.batchSize', o.batchSize, 1, contextSize, Math.min(512, contextSize));
@@ -185,7 +194,7 @@ export class Context {
   generate(prompt: PromptInput, options: GenerateOptions = {}): GenerationStream {
     const nc = this.#live();
     const o = checkObject('options', options);
-    checkKeys('options', o, GENERATE_KEYS);
+    checkKeys('options', o, CONTEXT_OPTION_KEYS.generate);
     const tokens = this.tokens(prompt);
     const maxTokens = optInt('options.maxTokens', o.maxTokens, 1, 1 << 20, 256);
     const sampling = readSampling(o);
@@ -204,7 +213,9 @@ export class Context {
       checkKeys('options.capture', c, ['blocks']);
       captureRows = Int32Array.from(checkBlocks('options.capture.blocks', c.blocks, info.blockCount));
     }
-    if (o.steer !== undefined) this.setSteering(o.steer as SteeringPlan | null);
+    const steer = o.steer === undefined || o.steer === null ? o.steer
+      : toNativePlan(o.steer as SteeringPlan, info.embeddingSize, info.blockCount, 'options.steer');
+    if (steer !== undefined) call(() => nc.setSteering(steer));
 
     const stream = new GenerationStream(stops, layout, info.embeddingSize, async (onToken) => {
       await callAsync(nc.setMonitor(layout ? layout.native : null));
@@ -233,7 +244,7 @@ export class Context {
   async capture(prompt: PromptInput, options: CaptureOptions = {}): Promise<CaptureResult> {
     const nc = this.#live();
     const o = checkObject('options', options);
-    checkKeys('options', o, ['blocks', 'positions', 'reduce']);
+    checkKeys('options', o, CONTEXT_OPTION_KEYS.capture);
     const info = this.model.info;
     const tokens = this.tokens(prompt);
     const blocks = checkBlocks('options.blocks', o.blocks ?? 'all', info.blockCount);
@@ -279,7 +290,7 @@ export class Context {
   async captureMean(items: MeanItem[], options: { blocks?: number[] | number | 'all'; signal?: AbortSignal } = {}): Promise<{ block: number; mean: Float32Array; count: number }[]> {
     const nc = this.#live();
     const o = checkObject('options', options);
-    checkKeys('options', o, ['blocks', 'signal']);
+    checkKeys('options', o, CONTEXT_OPTION_KEYS.captureMean);
     const info = this.model.info;
     const blocks = checkBlocks('options.blocks', o.blocks ?? 'all', info.blockCount);
     const signal = checkSignal('options.signal', o.signal);
@@ -315,7 +326,7 @@ export class Context {
   async projectionMeans(items: MeanItem[], monitor: MonitorEntry[], options: { signal?: AbortSignal } = {}): Promise<{ name: string; block: number; values: Float64Array }[]> {
     const nc = this.#live();
     const o = checkObject('options', options);
-    checkKeys('options', o, ['signal']);
+    checkKeys('options', o, CONTEXT_OPTION_KEYS.projectionMeans);
     const signal = checkSignal('options.signal', o.signal);
     const info = this.model.info;
     const layout = buildMonitor(monitor, info.embeddingSize, info.blockCount);
@@ -358,7 +369,7 @@ export class Context {
   async logits(prompt: PromptInput, options: { all?: boolean } = {}): Promise<LogitsResult> {
     const nc = this.#live();
     const o = checkObject('options', options);
-    checkKeys('options', o, ['all']);
+    checkKeys('options', o, CONTEXT_OPTION_KEYS.logits);
     const all = optBool('options.all', o.all, false);
     const tokens = this.tokens(prompt);
     const r = await callAsync(nc.evaluate({ sequences: [{ seq: 0, pos0: 0, tokens }], clear: true, logits: all ? 'all' : 'last' }));
@@ -372,7 +383,7 @@ export class Context {
   async evaluate(sequences: EvaluateSequence[], options: { keepMemory?: boolean; captureBlocks?: number[] | number | 'all' } = {}): Promise<EvaluateResult> {
     const nc = this.#live();
     const o = checkObject('options', options);
-    checkKeys('options', o, ['keepMemory', 'captureBlocks']);
+    checkKeys('options', o, CONTEXT_OPTION_KEYS.evaluate);
     const keep = optBool('options.keepMemory', o.keepMemory, false);
     const info = this.model.info;
     const capture = o.captureBlocks === undefined ? undefined : Int32Array.from(checkBlocks('options.captureBlocks', o.captureBlocks, info.blockCount));
@@ -403,11 +414,11 @@ export class Context {
   async setLlamaControlVector(vector: VectorInput | null, options: { scale?: number; blocks?: number[] | number | 'all' } = {}): Promise<void> {
     const nc = this.#live();
     const o = checkObject('options', options);
-    checkKeys('options', o, ['scale', 'blocks']);
+    checkKeys('options', o, CONTEXT_OPTION_KEYS.setLlamaControlVector);
     if (vector === null) return callAsync(nc.setControlVector(null, 0, 0));
     const info = this.model.info;
-    const plan = toNativePlan([{ kind: 'add', vector, scale: o.scale === undefined ? 1 : checkNumber('options.scale', o.scale), blocks: o.blocks as never }], info.embeddingSize, info.blockCount);
-    const op = plan.ops[0];
+    const op = toNativeOp('vector', { kind: 'add', vector, scale: o.scale, blocks: o.blocks }, info.embeddingSize, info.blockCount,
+      { vector: 'vector', blocks: 'options.blocks', scale: 'options.scale' });
     if (op.blocks.includes(0)) throw invalidArg('options.blocks', "blocks >= 1 (llama.cpp's control vectors cannot touch block 0)", Array.from(op.blocks));
     const data = new Float32Array(info.blockCount * info.embeddingSize);
     op.blocks.forEach((b, i) => {
@@ -417,7 +428,7 @@ export class Context {
   }
 
   /** Counters: graph builds through the steering hook (value changes never add one), reused graphs. */
-  stats(): Promise<NativeContextStats> {
+  async stats(): Promise<NativeContextStats> {
     return callAsync(this.#live().stats());
   }
 

@@ -30,7 +30,13 @@ export interface ChatMessage {
   content: string;
 }
 
-const LOAD_KEYS = ['gpuLayers', 'useMmap', 'vocabOnly', 'checkTensors', 'onProgress', 'signal'] as const;
+/** @internal Accepted option keys, per function (tests feed each a wrong-typed value). */
+export const MODEL_OPTION_KEYS = {
+  load: ['gpuLayers', 'useMmap', 'vocabOnly', 'checkTensors', 'onProgress', 'signal'],
+  tokenize: ['addSpecial', 'parseSpecial'],
+  detokenize: ['special'],
+  applyChatTemplate: ['addAssistant', 'template'],
+} as const;
 
 export class Model {
   /** @internal */
@@ -47,7 +53,7 @@ export class Model {
   static async load(path: string, options: LoadOptions = {}): Promise<Model> {
     checkString('path', path);
     const opts = checkObject('options', options);
-    checkKeys('options', opts, LOAD_KEYS);
+    checkKeys('options', opts, MODEL_OPTION_KEYS.load);
     const gpuLayers = optInt('options.gpuLayers', opts.gpuLayers, -1, 100000, -1);
     const useMmap = optBool('options.useMmap', opts.useMmap, true);
     const vocabOnly = optBool('options.vocabOnly', opts.vocabOnly, false);
@@ -86,7 +92,7 @@ export class Model {
   tokenize(text: string, options: { addSpecial?: boolean; parseSpecial?: boolean } = {}): Int32Array {
     if (typeof text !== 'string') throw invalidArg('text', 'a string', text);
     const opts = checkObject('options', options);
-    checkKeys('options', opts, ['addSpecial', 'parseSpecial']);
+    checkKeys('options', opts, MODEL_OPTION_KEYS.tokenize);
     const addSpecial = optBool('options.addSpecial', opts.addSpecial, true);
     const parseSpecial = optBool('options.parseSpecial', opts.parseSpecial, true);
     return call(() => this.live().tokenize(text, addSpecial, parseSpecial));
@@ -96,7 +102,7 @@ export class Model {
   detokenize(tokens: ArrayLike<number>, options: { special?: boolean } = {}): string {
     const ids = toTokenArray('tokens', tokens, this.info.vocabularySize, true);
     const opts = checkObject('options', options);
-    checkKeys('options', opts, ['special']);
+    checkKeys('options', opts, MODEL_OPTION_KEYS.detokenize);
     const special = optBool('options.special', opts.special, false);
     return call(() => this.live().detokenize(ids, !special, special));
   }
@@ -105,7 +111,7 @@ export class Model {
   applyChatTemplate(messages: ChatMessage[], options: { addAssistant?: boolean; template?: string } = {}): string {
     checkMessages(messages);
     const opts = checkObject('options', options);
-    checkKeys('options', opts, ['addAssistant', 'template']);
+    checkKeys('options', opts, MODEL_OPTION_KEYS.applyChatTemplate);
     const addAssistant = optBool('options.addAssistant', opts.addAssistant, true);
     const template = opts.template === undefined ? null : checkString('options.template', opts.template);
     return call(() => this.live().applyChatTemplate(messages, addAssistant, template));

@@ -67,32 +67,36 @@ function vectorAt(v: VectorInput, block: number): ArrayLike<number> | undefined 
   return (v as Record<number, ArrayLike<number>>)[block];
 }
 
-function toNativeOp(name: string, op: unknown, nEmbd: number, nLayer: number): NativePlanOp {
+/** Argument names for error messages when an op is built from a function's own arguments. */
+export interface OpFieldNames { vector?: string; blocks?: string; scale?: string }
+
+export function toNativeOp(name: string, op: unknown, nEmbd: number, nLayer: number, fields: OpFieldNames = {}): NativePlanOp {
   const o = checkObject(name, op, false);
   const kind = checkOneOf(`${name}.kind`, o.kind, ['add', 'clamp', 'ablate'] as const);
   const allowed = kind === 'add' ? ['kind', 'vector', 'scale', 'blocks'] : kind === 'clamp'
     ? ['kind', 'direction', 'min', 'max', 'blocks'] : ['kind', 'direction', 'blocks'];
   checkKeys(name, o, allowed);
-  const vecName = kind === 'add' ? `${name}.vector` : `${name}.direction`;
+  const vecName = fields.vector ?? (kind === 'add' ? `${name}.vector` : `${name}.direction`);
+  const blocksName = fields.blocks ?? `${name}.blocks`;
   const vec = (kind === 'add' ? o.vector : o.direction) as VectorInput;
   if (typeof vec !== 'object' || vec === null) throw invalidArg(vecName, 'a PersonaVector, a Map of block vectors or a Float32Array', vec);
   const own = definedBlocks(vec);
   let blocks: number[];
   if (o.blocks === undefined) {
-    if (own === null) throw invalidArg(`${name}.blocks`, "block indices (required with a plain array vector), or 'all'", undefined);
-    blocks = checkBlocks(`${name} (the vector's blocks)`, own, nLayer);
+    if (own === null) throw invalidArg(blocksName, "block indices (required with a plain array vector), or 'all'", undefined);
+    blocks = checkBlocks(`${vecName} (the vector's blocks)`, own, nLayer);
   } else {
-    blocks = checkBlocks(`${name}.blocks`, o.blocks, nLayer);
+    blocks = checkBlocks(blocksName, o.blocks, nLayer);
   }
   const vectors = new Float32Array(blocks.length * nEmbd);
   blocks.forEach((b, i) => {
     const v = vectorAt(vec, b);
-    if (v === undefined) throw invalidArg(`${name}.blocks[${i}]`, `a block the vector has (${own?.join(', ')})`, b);
+    if (v === undefined) throw invalidArg(`${blocksName}[${i}]`, `a block the vector has (${own?.join(', ')})`, b);
     vectors.set(checkFiniteArray(`${vecName}@${b}`, v, nEmbd), i * nEmbd);
   });
   const out: NativePlanOp = { kind: kind === 'add' ? 'add' : 'clamp', blocks: Int32Array.from(blocks), vectors };
   if (kind === 'add') {
-    out.scale = o.scale === undefined ? 1 : checkNumber(`${name}.scale`, o.scale);
+    out.scale = o.scale === undefined ? 1 : checkNumber(fields.scale ?? `${name}.scale`, o.scale);
   } else if (kind === 'ablate') {
     out.min = 0;
     out.max = 0;
@@ -113,11 +117,12 @@ function toNativeOp(name: string, op: unknown, nEmbd: number, nLayer: number): N
 }
 
 /** Validates a plan (or a bare array of ops) and turns it into the addon's form. */
-export function toNativePlan(plan: SteeringPlan | SteerOp[], nEmbd: number, nLayer: number): NativePlan {
+export function toNativePlan(plan: SteeringPlan | SteerOp[], nEmbd: number, nLayer: number, name = 'plan'): NativePlan {
   const p: SteeringPlan = Array.isArray(plan) ? { ops: plan } : plan;
-  const o = checkObject('plan', p, false);
-  checkKeys('plan', o, ['ops', 'positions']);
-  if (!Array.isArray(o.ops)) throw invalidArg('plan.ops', 'an array of steering operations', o.ops);
-  const positions = checkOneOf('plan.positions', o.positions, ['all', 'prompt', 'generated'] as const, 'all');
-  return { positions, ops: (o.ops as unknown[]).map((op, i) => toNativeOp(`plan.ops[${i}]`, op, nEmbd, nLayer)) };
+  const o = checkObject(name, p, false);
+  checkKeys(name, o, ['ops', 'positions']);
+  if (!Array.isArray(o.ops)) throw invalidArg(`${name}.ops`, 'an array of steering operations', o.ops);
+  const positions = checkOneOf(`${name}.positions`, o.positions, ['all', 'prompt', 'generated'] as const, 'all');
+  const prefix = Array.isArray(plan) ? name : `${name}.ops`;
+  return { positions, ops: (o.ops as unknown[]).map((op, i) => toNativeOp(`${prefix}[${i}]`, op, nEmbd, nLayer)) };
 }
