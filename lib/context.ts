@@ -170,6 +170,7 @@ export class Context {
       ids = this.model.tokenize(prompt);
     } else if (prompt !== null && typeof prompt === 'object' && 'messages' in prompt) {
       checkKeys(name, prompt as Record<string, unknown>, ['messages']);
+      checkMessages(prompt.messages, `${name}.messages`);
       ids = this.model.tokenize(this.model.applyChatTemplate(prompt.messages, { addAssistant: true }), { addSpecial: false });
     } else {
       ids = toTokenArray(name, prompt, this.model.info.vocabularySize, false);
@@ -329,7 +330,7 @@ export class Context {
     checkKeys('options', o, CONTEXT_OPTION_KEYS.projectionMeans);
     const signal = checkSignal('options.signal', o.signal);
     const info = this.model.info;
-    const layout = buildMonitor(monitor, info.embeddingSize, info.blockCount);
+    const layout = buildMonitor(monitor, info.embeddingSize, info.blockCount, 'monitor');
     if (!layout) throw invalidArg('monitor', 'a non-empty array of { name, vector, blocks? }', monitor);
     if (!Array.isArray(items) || items.length === 0) throw invalidArg('items', 'a non-empty array of { tokens, start, end }', items);
     const prepared = items.map((it, i) => {

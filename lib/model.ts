@@ -131,13 +131,13 @@ export class Model {
   }
 }
 
-export function checkMessages(messages: unknown): asserts messages is ChatMessage[] {
-  if (!Array.isArray(messages) || messages.length === 0) throw invalidArg('messages', 'a non-empty array of { role, content }', messages);
+export function checkMessages(messages: unknown, name = 'messages'): asserts messages is ChatMessage[] {
+  if (!Array.isArray(messages) || messages.length === 0) throw invalidArg(name, 'a non-empty array of { role, content }', messages);
   messages.forEach((m, i) => {
-    const o = checkObject(`messages[${i}]`, m, false);
-    checkKeys(`messages[${i}]`, o, ['role', 'content']);
-    checkString(`messages[${i}].role`, o.role);
-    checkString(`messages[${i}].content`, o.content, false);
+    const o = checkObject(`${name}[${i}]`, m, false);
+    checkKeys(`${name}[${i}]`, o, ['role', 'content']);
+    checkString(`${name}[${i}].role`, o.role);
+    checkString(`${name}[${i}].content`, o.content, false);
   });
 }
 

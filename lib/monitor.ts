@@ -45,30 +45,30 @@ function ownBlocks(v: VectorInput): number[] | null {
   return Object.keys(v).map(Number);
 }
 
-export function buildMonitor(entries: unknown, nEmbd: number, nLayer: number): MonitorLayout | null {
+export function buildMonitor(entries: unknown, nEmbd: number, nLayer: number, name = 'options.monitor'): MonitorLayout | null {
   if (entries === undefined) return null;
-  if (!Array.isArray(entries) || entries.length === 0) throw invalidArg('options.monitor', 'a non-empty array of { name, vector, blocks? }', entries);
+  if (!Array.isArray(entries) || entries.length === 0) throw invalidArg(name, 'a non-empty array of { name, vector, blocks? }', entries);
   const names = new Set<string>();
   const parsed = entries.map((e, i) => {
-    const o = checkObject(`options.monitor[${i}]`, e, false);
-    checkKeys(`options.monitor[${i}]`, o, ['name', 'vector', 'blocks']);
-    const name = checkString(`options.monitor[${i}].name`, o.name);
-    if (names.has(name)) throw invalidArg(`options.monitor[${i}].name`, 'a name not used by another entry', name);
-    names.add(name);
+    const o = checkObject(`${name}[${i}]`, e, false);
+    checkKeys(`${name}[${i}]`, o, ['name', 'vector', 'blocks']);
+    const label = checkString(`${name}[${i}].name`, o.name);
+    if (names.has(label)) throw invalidArg(`${name}[${i}].name`, 'a name not used by another entry', label);
+    names.add(label);
     const vec = o.vector as VectorInput;
-    if (typeof vec !== 'object' || vec === null) throw invalidArg(`options.monitor[${i}].vector`, 'a PersonaVector, a Map of block vectors or a Float32Array', vec);
+    if (typeof vec !== 'object' || vec === null) throw invalidArg(`${name}[${i}].vector`, 'a PersonaVector, a Map of block vectors or a Float32Array', vec);
     const own = ownBlocks(vec);
-    if (o.blocks === undefined && own === null) throw invalidArg(`options.monitor[${i}].blocks`, 'block indices (required with a plain array vector)', undefined);
-    const blocks = checkBlocks(`options.monitor[${i}].blocks`, o.blocks ?? own, nLayer);
+    if (o.blocks === undefined && own === null) throw invalidArg(`${name}[${i}].blocks`, 'block indices (required with a plain array vector)', undefined);
+    const blocks = checkBlocks(`${name}[${i}].blocks`, o.blocks ?? own, nLayer);
     const dirs = new Map<number, Float32Array>();
     for (const b of blocks) {
       const v = perBlock(vec, b);
-      if (v === undefined) throw invalidArg(`options.monitor[${i}].blocks`, `blocks the vector has (${own?.join(', ')})`, b);
-      const arr = checkFiniteArray(`options.monitor[${i}].vector@${b}`, v, nEmbd);
-      if (arr.every((x) => x === 0)) throw invalidArg(`options.monitor[${i}].vector@${b}`, 'a direction with non-zero length', 'a zero vector');
+      if (v === undefined) throw invalidArg(`${name}[${i}].blocks`, `blocks the vector has (${own?.join(', ')})`, b);
+      const arr = checkFiniteArray(`${name}[${i}].vector@${b}`, v, nEmbd);
+      if (arr.every((x) => x === 0)) throw invalidArg(`${name}[${i}].vector@${b}`, 'a direction with non-zero length', 'a zero vector');
       dirs.set(b, arr);
     }
-    return { name, dirs };
+    return { name: label, dirs };
   });
   const allBlocks = [...new Set(parsed.flatMap((p) => [...p.dirs.keys()]))].sort((a, b) => a - b);
   const nDirs = parsed.length;
