@@ -1,0 +1,285 @@
+// Persona-vector extraction (Persona Vectors, Chen et al. 2025): contrastive responses, an
+// optional judge, block outputs averaged over response tokens only, then mean difference or
+// centred PCA per block, with separation statistics and calibration metadata.
+//
+// Memory: mean-diff makes two passes, neither of which keeps activations per sample. Pass 1 sums
+// per-sample means inside the graph (Context.captureMean, O(blocks x n_embd)); pass 2 reads back
+// only the per-sample projections on the new vector (Context.projectionMeans, O(samples x blocks)).
+// PCA needs every sample's mean activation: O(samples x blocks x n_embd).
+import type { Context, MeanItem } from '../context';
+import { ErrorCodes, PersonaSteerError, invalidArg } from '../errors';
+import type { BlockSpec } from '../steering';
+import { checkBlocks, checkFunction, checkKeys, checkNumber, checkObject, checkOneOf, checkSignal, checkString, optInt } from '../validate';
+import { PersonaVector } from '../vector/persona-vector';
+import type { PersonaVectorMetadata } from '../vector/vector-metadata';
+import { VectorMean, meanDifference, norm, pcaVector, separation, type Separation } from './extraction-math';
+import { modelFileHash } from './model-hash';
+import { checkFormat, sampleTokens, type PromptFormat } from './prompt-format';
+import { measureResidualNorms } from './residual-norms';
+import {
+  checkGeneration, checkPairs, generateResponses, judgePairs, type Judge, type ResponseGeneration, type ResponsePair,
+} from './responses';
+import { parseTraitSpec, type TraitSpec } from './trait-spec';
+
+export type ExtractionMethod = 'mean-diff' | 'pca';
+
+/** Responses you already have, instead of a trait spec to generate them from. */
+export interface ExtractionSamples {
+  /** The trait's name (recorded as metadata.trait). */
+  trait: string;
+  description?: string;
+  samples: ResponsePair[];
+}
+
+export interface ExtractionProgress {
+  phase: 'generate' | 'judge' | 'activations' | 'statistics' | 'norms';
+  done: number;
+  total: number;
+}
+
+export interface ExtractOptions {
+  /** 'mean-diff' (default) or 'pca'. */
+  method?: ExtractionMethod;
+  /** Blocks to extract at (default 'all'). */
+  blocks?: BlockSpec;
+  /** How { system, user } prompts become text (default 'chat'; required for models without a template). */
+  format?: PromptFormat;
+  /** Keeps pairs whose positive answer scores >= 50 and negative answer < 50. */
+  judge?: Judge;
+  /** With a trait spec: answers per (pair, question) and polarity (default 1). */
+  samplesPerQuestion?: number;
+  /** With a trait spec: how answers are sampled. */
+  generation?: ResponseGeneration;
+  /** How many blocks to recommend, by separation (default 1). */
+  recommend?: number;
+  /** The steering coefficient recorded in the metadata (default 2, in raw units). */
+  coefficient?: number;
+  /** Samples whose response tokens measure the residual norms (default 16, alternating polarity). */
+  normSamples?: number;
+  signal?: AbortSignal;
+  onProgress?: (event: ExtractionProgress) => void;
+}
+
+export interface BlockSeparation extends Separation {
+  block: number;
+  /** L2 norm of the vector at this block. */
+  vectorNorm: number;
+  /** Mean residual norm at this block (metadata.residualNorms[block]). */
+  residualNorm: number;
+}
+
+export interface ExtractionPair {
+  pair: ResponsePair;
+  kept: boolean;
+  /** Why a pair was left out: a response with no tokens, or the judge's scores. */
+  dropped?: 'empty' | 'judge';
+  positiveScore?: number;
+  negativeScore?: number;
+}
+
+export interface ExtractionResult {
+  vector: PersonaVector;
+  /** Per extracted block, ascending. */
+  blocks: BlockSeparation[];
+  /** Per block, each kept pair's mean projection on the unit vector, positive and negative. */
+  projections: { block: number; positive: Float64Array; negative: Float64Array }[];
+  pairs: ExtractionPair[];
+  counts: { pairs: number; kept: number; empty: number; rejected: number };
+}
+
+const OPTION_KEYS = ['method', 'blocks', 'format', 'judge', 'samplesPerQuestion', 'generation', 'recommend', 'coefficient',
+  'normSamples', 'signal', 'onProgress'] as const;
+const PROJECTION_CHUNK = 16;
+
+function aborted(): PersonaSteerError {
+  return new PersonaSteerError(ErrorCodes.ABORTED, 'extraction was aborted');
+}
+
+function isSpecLike(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && 'extractionQuestions' in v;
+}
+
+/** Extracts a persona vector from a trait spec (responses generated) or from supplied response pairs. */
+export async function extractPersonaVector(context: Context, input: TraitSpec | ExtractionSamples, options: ExtractOptions = {}): Promise<ExtractionResult> {
+  const o = checkObject('options', options);
+  checkKeys('options', o, OPTION_KEYS);
+  const info = context.model.info;
+  const method = checkOneOf('options.method', o.method, ['mean-diff', 'pca'] as const, 'mean-diff');
+  const blocks = checkBlocks('options.blocks', o.blocks ?? 'all', info.blockCount);
+  const judge = checkFunction<Judge>('options.judge', o.judge);
+  const recommend = optInt('options.recommend', o.recommend, 1, blocks.length, 1);
+  const coefficient = o.coefficient === undefined ? 2 : checkNumber('options.coefficient', o.coefficient);
+  const normSamples = optInt('options.normSamples', o.normSamples, 1, 1 << 20, 16);
+  const signal = checkSignal('options.signal', o.signal);
+  const onProgress = checkFunction<(e: ExtractionProgress) => void>('options.onProgress', o.onProgress);
+  const progress = (phase: ExtractionProgress['phase'], done: number, total: number) => onProgress?.({ phase, done, total });
+
+  let trait: string;
+  let description: string | undefined;
+  let pairs: ResponsePair[];
+  let generated = false;
+  let format: PromptFormat;
+  if (isSpecLike(input)) {
+    const spec = parseTraitSpec(input);
+    trait = spec.name;
+    description = spec.description;
+    format = checkFormat('options.format', o.format, context.model);
+    pairs = await generateResponses(context, spec, {
+      format, samplesPerQuestion: o.samplesPerQuestion as number | undefined, generation: o.generation as ResponseGeneration | undefined,
+      signal, onProgress: (d, t) => progress('generate', d, t),
+    });
+    generated = true;
+  } else {
+    const io = checkObject('input', input, false);
+    checkKeys('input', io, ['trait', 'description', 'samples']);
+    trait = checkString('input.trait', io.trait);
+    if (io.description !== undefined) description = checkString('input.description', io.description);
+    pairs = checkPairs('input.samples', io.samples);
+    if (o.samplesPerQuestion !== undefined) throw invalidArg('options.samplesPerQuestion', 'absent when responses are supplied (it applies to a trait spec)', o.samplesPerQuestion);
+    if (o.generation !== undefined) checkGeneration('options.generation', o.generation);
+    const templated = pairs.some((p) => typeof p.positive.prompt !== 'string' || typeof p.negative.prompt !== 'string');
+    // Raw-text prompts need no format; do not demand a chat template for them.
+    format = templated || o.format !== undefined ? checkFormat('options.format', o.format, context.model) : 'plain';
+  }
+
+  // Token ids and response ranges; generated responses that ended at once have no tokens to average.
+  const records: ExtractionPair[] = [];
+  const items: { pos: MeanItem; neg: MeanItem }[] = [];
+  const candidates: { index: number; pos: MeanItem; neg: MeanItem }[] = [];
+  pairs.forEach((pair, i) => {
+    const name = `${generated ? 'generated pairs' : 'input.samples'}[${i}]`;
+    const empty = (s: ResponsePair['positive']) => s.responseTokens !== undefined && s.responseTokens.length === 0;
+    if (generated && (empty(pair.positive) || empty(pair.negative))) {
+      records.push({ pair, kept: false, dropped: 'empty' });
+      return;
+    }
+    const pos = sampleTokens(context.model, pair.positive, format, `${name}.positive`);
+    const neg = sampleTokens(context.model, pair.negative, format, `${name}.negative`);
+    records.push({ pair, kept: true });
+    candidates.push({ index: records.length - 1, pos, neg });
+  });
+  if (judge) {
+    const judged = await judgePairs(candidates.map((c) => records[c.index].pair), judge, { signal, onProgress: (d, t) => progress('judge', d, t) });
+    judged.forEach((j, k) => {
+      const rec = records[candidates[k].index];
+      rec.positiveScore = j.positiveScore;
+      rec.negativeScore = j.negativeScore;
+      if (!j.kept) { rec.kept = false; rec.dropped = 'judge'; }
+    });
+  }
+  for (const c of candidates) if (records[c.index].kept) items.push({ pos: c.pos, neg: c.neg });
+  const counts = {
+    pairs: records.length,
+    kept: items.length,
+    empty: records.filter((r) => r.dropped === 'empty').length,
+    rejected: records.filter((r) => r.dropped === 'judge').length,
+  };
+  if (items.length === 0) {
+    throw new PersonaSteerError(ErrorCodes.EXTRACTION,
+      `no pair is left to extract from (${counts.pairs} pairs: ${counts.empty} with an empty response, ${counts.rejected} rejected by the judge)`);
+  }
+
+  // Pass 1: the direction per block.
+  const d = info.embeddingSize;
+  const meanOf = async (it: MeanItem) => {
+    if (signal?.aborted) throw aborted();
+    return context.captureMean([it], { blocks, signal });
+  };
+  const directions = new Map<number, Float32Array>();
+  const total = items.length * 2;
+  if (method === 'mean-diff') {
+    const pos = new Map(blocks.map((b) => [b, new VectorMean(d)]));
+    const neg = new Map(blocks.map((b) => [b, new VectorMean(d)]));
+    let done = 0;
+    for (const it of items) {
+      for (const m of await meanOf(it.pos)) pos.get(m.block)!.add(m.mean);
+      progress('activations', ++done, total);
+      for (const m of await meanOf(it.neg)) neg.get(m.block)!.add(m.mean);
+      progress('activations', ++done, total);
+    }
+    for (const b of blocks) directions.set(b, meanDifference(pos.get(b)!.mean(), neg.get(b)!.mean()));
+  } else {
+    const pos = new Map<number, Float32Array[]>(blocks.map((b) => [b, []]));
+    const neg = new Map<number, Float32Array[]>(blocks.map((b) => [b, []]));
+    let done = 0;
+    for (const it of items) {
+      for (const m of await meanOf(it.pos)) pos.get(m.block)!.push(m.mean);
+      progress('activations', ++done, total);
+      for (const m of await meanOf(it.neg)) neg.get(m.block)!.push(m.mean);
+      progress('activations', ++done, total);
+    }
+    for (const b of blocks) {
+      const v = pcaVector(pos.get(b)!, neg.get(b)!);
+      if (v) directions.set(b, v);
+      else directions.set(b, new Float32Array(d));
+    }
+  }
+  const flat = blocks.filter((b) => norm(directions.get(b)!) === 0);
+  if (flat.length > 0) {
+    throw new PersonaSteerError(ErrorCodes.EXTRACTION,
+      `the positive and negative samples give no direction at block${flat.length > 1 ? 's' : ''} ${flat.join(', ')} (identical mean activations); leave ${flat.length > 1 ? 'them' : 'it'} out of options.blocks`);
+  }
+
+  // Pass 2: per-sample projections on the unit vectors, for the separation statistics.
+  const all = items.flatMap((it) => [it.pos, it.neg]);
+  const perBlock = new Map(blocks.map((b) => [b, { positive: new Float64Array(items.length), negative: new Float64Array(items.length) }]));
+  for (let c = 0; c < all.length; c += PROJECTION_CHUNK) {
+    if (signal?.aborted) throw aborted();
+    const chunk = all.slice(c, c + PROJECTION_CHUNK);
+    const r = await context.projectionMeans(chunk, [{ name: 'persona', vector: directions, blocks }], { signal });
+    for (const slot of r) {
+      const dst = perBlock.get(slot.block)!;
+      slot.values.forEach((v, k) => {
+        const idx = c + k;
+        (idx % 2 === 0 ? dst.positive : dst.negative)[idx >> 1] = v;
+      });
+    }
+    progress('statistics', Math.min(all.length, c + PROJECTION_CHUNK), all.length);
+  }
+
+  // Residual norms at every block up to the deepest extracted one (the metadata is indexed by block).
+  const normBlocks = Array.from({ length: blocks[blocks.length - 1] + 1 }, (_, i) => i);
+  const normItems = all.slice(0, Math.min(all.length, normSamples));
+  const norms = await measureResidualNorms(context, normItems, normBlocks, signal, (dn, t) => progress('norms', dn, t));
+  const residualNorms = normBlocks.map((b) => norms.get(b)!);
+
+  const stats: BlockSeparation[] = blocks.map((b) => {
+    const p = perBlock.get(b)!;
+    return { block: b, ...separation(p.positive, p.negative), vectorNorm: norm(directions.get(b)!), residualNorm: residualNorms[b] };
+  });
+  const recommendedBlocks = recommendBlocks(stats, recommend);
+
+  const metadata: PersonaVectorMetadata = {
+    trait,
+    method,
+    ...(description !== undefined ? { description } : {}),
+    modelHint: info.architecture,
+    source: { architecture: info.architecture, nLayer: info.blockCount, nEmbd: d, hash: await modelFileHash(info.path) },
+    residualNorms,
+    recommendedBlocks,
+    coefficient,
+  };
+  const vector = PersonaVector.fromBlocks(directions, metadata);
+  return {
+    vector,
+    blocks: stats,
+    projections: blocks.map((b) => ({ block: b, ...perBlock.get(b)! })),
+    pairs: records,
+    counts,
+  };
+}
+
+/**
+ * The `count` blocks of highest separation (gap / pooled spread), ascending. Blocks whose
+ * separation is undefined (fewer than three samples, or no spread) rank after the others, by their
+ * gap relative to the residual norm.
+ */
+export function recommendBlocks(stats: readonly BlockSeparation[], count: number): number[] {
+  const key = (s: BlockSeparation) => (Number.isFinite(s.separation) ? s.separation : -Infinity);
+  const rel = (s: BlockSeparation) => (s.residualNorm > 0 ? s.gap / s.residualNorm : s.gap);
+  return [...stats]
+    .sort((a, b) => key(b) - key(a) || rel(b) - rel(a) || a.block - b.block)
+    .slice(0, count)
+    .map((s) => s.block)
+    .sort((a, b) => a - b);
+}
