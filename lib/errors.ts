@@ -32,6 +32,8 @@ export const ErrorCodes = {
   CHAT_TEMPLATE: 'ERR_CHAT_TEMPLATE',
   /** Extraction could not produce a vector (for example no pairs survived the judge). */
   EXTRACTION: 'ERR_EXTRACTION',
+  /** A feature this installation does not include (for example the benchmark runner). */
+  UNAVAILABLE: 'ERR_UNAVAILABLE',
   /** A native call failed for a reason not covered above. */
   NATIVE: 'ERR_NATIVE',
 } as const;
