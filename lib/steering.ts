@@ -107,10 +107,13 @@ export function toNativeOp(name: string, op: unknown, nEmbd: number, nLayer: num
     if (min !== undefined && max !== undefined && min > max) throw invalidArg(`${name}.min`, `a number <= max (${max})`, min);
     if (min !== undefined) out.min = min;
     if (max !== undefined) out.max = max;
+  }
+  if (kind !== 'add') {
+    // Clamps and ablations divide by |v|.
     blocks.forEach((b, i) => {
       let sq = 0;
       for (let k = i * nEmbd; k < (i + 1) * nEmbd; k++) sq += vectors[k] * vectors[k];
-      if (sq === 0) throw invalidArg(`${name}.direction@${b}`, 'a direction with non-zero length', 'a zero vector');
+      if (sq === 0) throw invalidArg(`${vecName}@${b}`, 'a direction with non-zero length', 'a zero vector');
     });
   }
   return out;
