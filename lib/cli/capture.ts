@@ -1,0 +1,58 @@
+// persona-steer capture: block outputs (the residual stream after steering) for a prompt.
+import { blocksFlag, bool, choice, parse, required } from './args';
+import { COMMON_FLAGS, MODEL_FLAGS, f32, openModel, printJson } from './common';
+import type { Command } from './command';
+import { STEER_FLAGS, buildOps, steerSpecs } from './steer-flags';
+
+export const capture: Command = {
+  name: 'capture',
+  summary: 'print block outputs for a prompt',
+  usage: `persona-steer capture --model M --prompt P [options]
+
+  --model, -m FILE          model GGUF
+  --prompt, -p TEXT         prompt (raw text; the model's BOS is added)
+  --blocks BLOCKS           blocks to read: 3, 2-4, 1,3,5 or all (default all)
+  --positions all|last      every token (default) or the last one
+  --add/--clamp/--ablate    steering applied before reading (as in generate)
+  --context-size N, --threads N, --gpu-layers N
+  --json                    print { tokens: [id...], blocks: [{ block, positions: [p...], rows: [[n_embd floats]...] }] }
+                            (one row per selected token, in position order)
+`,
+  async run(argv) {
+    const { values } = parse('capture', argv, {
+      ...MODEL_FLAGS, ...COMMON_FLAGS, ...STEER_FLAGS,
+      prompt: { type: 'string', short: 'p' }, blocks: { type: 'string' }, positions: { type: 'string' },
+    });
+    const prompt = required(values, 'prompt', 'the prompt text');
+    const blocks = blocksFlag(values, 'blocks') ?? 'all';
+    const positions = choice(values, 'positions', ['all', 'last'] as const) ?? 'all';
+    const specs = steerSpecs(values);
+    const s = await openModel(values);
+    try {
+      const steer = await buildOps(specs, s.model);
+      if (steer.length > 0) s.context.setSteering(steer);
+      const r = await s.context.capture(prompt, { blocks, positions });
+      const out = r.blocks.map((b) => {
+        const order = Array.from(b.positions, (_, i) => i).sort((x, y) => b.positions[x] - b.positions[y]);
+        return { block: b.block, positions: order.map((i) => b.positions[i]), rows: order.map((i) => Array.from(b.rows[i], f32)) };
+      });
+      if (bool(values, 'json')) {
+        printJson({ tokens: Array.from(r.tokens), blocks: out });
+        return 0;
+      }
+      process.stdout.write(`tokens (${r.tokens.length}): ${Array.from(r.tokens).join(' ')}\n`);
+      for (const b of out) {
+        process.stdout.write(`block ${b.block}\n`);
+        b.rows.forEach((row, i) => {
+          const p = b.positions[i];
+          const piece = JSON.stringify(s.model.detokenize([r.tokens[p]], { special: true }));
+          const n = Math.sqrt(row.reduce((a, x) => a + x * x, 0));
+          process.stdout.write(`  pos ${p} ${piece} norm ${n.toFixed(4)} [${row.slice(0, 4).map((x) => x.toFixed(4)).join(', ')}${row.length > 4 ? ', ...' : ''}]\n`);
+        });
+      }
+      return 0;
+    } finally {
+      await s.close();
+    }
+  },
+};

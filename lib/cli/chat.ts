@@ -1,0 +1,161 @@
+// persona-steer chat: an interactive conversation whose steering can change between turns.
+// Lines starting with / are commands (/add FILE 2, /clear, ...); anything else is a user turn.
+import readline from 'node:readline';
+import { ErrorCodes, PersonaSteerError } from '../errors';
+import type { ChatMessage } from '../model';
+import { bool, choice, parse, parseBlocks, parseNumberText, str, usageError } from './args';
+import { COMMON_FLAGS, MODEL_FLAGS, openModel, printJson, warn } from './common';
+import type { Command } from './command';
+import { SAMPLING_FLAGS, samplingOptions } from './generate';
+import { STEER_FLAGS, buildOps, describeSpecs, steerSpecs, type SteerSpec } from './steer-flags';
+import type { PersonaVector } from '../vector/persona-vector';
+
+const HELP = `commands:
+  /add FILE [SCALE] [BLOCKS]      add SCALE (default 1) x the file's vector (BLOCKS like 2-4; default all of the file's)
+  /cap FILE MAX [BLOCKS]          keep the projection on the vector <= MAX
+  /clamp FILE MIN MAX [BLOCKS]    keep it within [MIN, MAX]; - for no bound
+  /ablate FILE [BLOCKS]           remove the component along the vector
+  /clear                          remove all steering
+  /steering                       show the steering in effect
+  /reset                          forget the conversation (steering stays)
+  /help, /quit
+`;
+
+function optBlocks(cmd: string, text: string | undefined): number[] | 'all' | undefined {
+  return text === undefined ? undefined : parseBlocks(`${cmd} BLOCKS`, text);
+}
+
+/** Parses one /command into a steering change; null for commands that are not about steering. */
+export function parseChatCommand(line: string): { kind: 'spec'; spec: SteerSpec } | { kind: 'clear' | 'steering' | 'reset' | 'help' | 'quit' } {
+  const [cmd, ...args] = line.trim().split(/\s+/);
+  const arity = (min: number, max: number, form: string) => {
+    if (args.length < min || args.length > max) throw usageError(`${cmd} takes ${form}`);
+  };
+  const bound = (name: string, t: string) => (t === '-' ? undefined : parseNumberText(`${cmd} ${name}`, t));
+  switch (cmd) {
+    case '/add':
+      arity(1, 3, 'FILE [SCALE] [BLOCKS]');
+      return { kind: 'spec', spec: { kind: 'add', file: args[0], scale: args[1] === undefined ? 1 : parseNumberText('/add SCALE', args[1]), blocks: optBlocks(cmd, args[2]) } };
+    case '/cap':
+      arity(2, 3, 'FILE MAX [BLOCKS]');
+      return { kind: 'spec', spec: { kind: 'clamp', file: args[0], max: parseNumberText('/cap MAX', args[1]), blocks: optBlocks(cmd, args[2]) } };
+    case '/clamp': {
+      arity(3, 4, 'FILE MIN MAX [BLOCKS]');
+      const min = bound('MIN', args[1]);
+      const max = bound('MAX', args[2]);
+      if (min === undefined && max === undefined) throw usageError('/clamp needs MIN, MAX or both');
+      if (min !== undefined && max !== undefined && min > max) throw usageError(`/clamp MIN (${min}) must be <= MAX (${max})`);
+      return { kind: 'spec', spec: { kind: 'clamp', file: args[0], min, max, blocks: optBlocks(cmd, args[3]) } };
+    }
+    case '/ablate':
+      arity(1, 2, 'FILE [BLOCKS]');
+      return { kind: 'spec', spec: { kind: 'ablate', file: args[0], blocks: optBlocks(cmd, args[1]) } };
+    case '/clear': case '/steering': case '/reset': case '/help': case '/quit':
+      arity(0, 0, 'no arguments');
+      return { kind: cmd.slice(1) as 'clear' };
+    case '/exit':
+      return { kind: 'quit' };
+    default:
+      throw usageError(`unknown command ${cmd} (/help lists them)`);
+  }
+}
+
+export const chat: Command = {
+  name: 'chat',
+  summary: 'interactive chat; steering adjustable between turns (/add FILE 2, /clear, ...)',
+  usage: `persona-steer chat --model M [options]
+
+  Reads turns from stdin, one per line. Lines starting with / are commands:
+${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
+  --model, -m FILE          model GGUF
+  --system TEXT             system prompt (chat format)
+  --format chat|plain       chat: the model's chat template (default when it has one); plain: the
+                            conversation is one text that the model continues (models without a template)
+  --max-tokens N            tokens per reply (default 128)
+  --greedy, --seed S, --temperature T, --top-k K, --top-p P
+  --add/--clamp/--ablate    steering at the start (as in generate)
+  --context-size N, --threads N, --gpu-layers N
+  --json                    one JSON object per line: { type: "reply", user, text, tokens, stopReason, steering },
+                            { type: "steering", steering }, { type: "reset" }, { type: "error", code, message }
+`,
+  async run(argv, { signal }) {
+    const { values } = parse('chat', argv, {
+      ...MODEL_FLAGS, ...COMMON_FLAGS, ...STEER_FLAGS, ...SAMPLING_FLAGS, system: { type: 'string' }, format: { type: 'string' },
+    });
+    const json = bool(values, 'json');
+    const system = str(values, 'system');
+    const sampling = samplingOptions(values);
+    let specs = steerSpecs(values);
+    const requested = choice(values, 'format', ['chat', 'plain'] as const);
+    const s = await openModel(values);
+    try {
+      const hasTemplate = !!s.model.info.chatTemplate;
+      if (requested === 'chat' && !hasTemplate) throw new PersonaSteerError(ErrorCodes.CHAT_TEMPLATE, '--format chat: the model has no chat template; use --format plain');
+      const format = requested ?? (hasTemplate ? 'chat' : 'plain');
+      if (format === 'plain' && system !== undefined) throw usageError('--system needs the chat format');
+      if (!requested && !hasTemplate && !json) warn('the model has no chat template: plain mode, the model continues the conversation text');
+      const cache = new Map<string, PersonaVector>();
+      const apply = async (next: SteerSpec[]) => {
+        const ops = await buildOps(next, s.model, cache);
+        s.context.setSteering(ops.length > 0 ? ops : null);
+        specs = next;
+      };
+      await apply(specs);
+      let messages: ChatMessage[] = system !== undefined ? [{ role: 'system', content: system }] : [];
+      let transcript = '';
+      const interactive = process.stdin.isTTY === true && !json;
+      const rl = readline.createInterface({ input: process.stdin, terminal: interactive });
+      const say = (text: string) => { if (!json) process.stdout.write(text); };
+      const showSteering = () => {
+        if (json) printJson({ type: 'steering', steering: describeSpecs(specs) });
+        else say(`steering: ${specs.length > 0 ? describeSpecs(specs).join('; ') : 'none'}\n`);
+      };
+      if (interactive) { say('type /help for commands\n'); rl.setPrompt('> '); rl.prompt(); }
+      for await (const raw of rl) {
+        if (signal.aborted) break;
+        const line = raw.trim();
+        if (line === '') { if (interactive) rl.prompt(); continue; }
+        try {
+          if (line.startsWith('/')) {
+            const c = parseChatCommand(line);
+            if (c.kind === 'quit') break;
+            if (c.kind === 'help') say(HELP);
+            else if (c.kind === 'reset') {
+              messages = system !== undefined ? [{ role: 'system', content: system }] : [];
+              transcript = '';
+              if (json) printJson({ type: 'reset' }); else say('conversation cleared\n');
+            } else if (c.kind === 'steering') showSteering();
+            else if (c.kind === 'clear') {
+              await apply([]);
+              showSteering();
+            } else if (c.kind === 'spec') {
+              await apply([...specs, c.spec]);
+              showSteering();
+            }
+          } else {
+            let prompt: string | { messages: ChatMessage[] };
+            if (format === 'chat') prompt = { messages: [...messages, { role: 'user', content: line }] };
+            else prompt = transcript === '' ? line : `${transcript}\n${line}`;
+            const stream = s.context.generate(prompt, { ...sampling, signal });
+            if (!json) for await (const ev of stream) say(ev.text);
+            const r = await stream.result;
+            say('\n');
+            if (format === 'chat') messages = [...messages, { role: 'user', content: line }, { role: 'assistant', content: r.text }];
+            else transcript = `${prompt as string}${r.text}`;
+            if (json) printJson({ type: 'reply', user: line, text: r.text, tokens: r.tokens, stopReason: r.stopReason, steering: describeSpecs(specs) });
+          }
+        } catch (e) {
+          // A bad command or file must not end the conversation.
+          if (!(e instanceof PersonaSteerError)) throw e;
+          process.stderr.write(`persona-steer chat: ${e.code}: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
+          if (json) printJson({ type: 'error', code: e.code, message: e.message });
+        }
+        if (interactive) rl.prompt();
+      }
+      rl.close();
+      return 0;
+    } finally {
+      await s.close();
+    }
+  },
+};

@@ -1,0 +1,75 @@
+// Reading the CLI's input files (JSON, JSON lines, judge modules) and writing plots.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ErrorCodes, PersonaSteerError } from '../errors';
+import type { Judge } from '../persona/responses';
+
+function badFile(file: string, why: string): PersonaSteerError {
+  return new PersonaSteerError(ErrorCodes.BAD_FILE, `${file}: ${why}`);
+}
+
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw badFile(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+export function readJson(file: string): unknown {
+  const text = readText(file);
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (e) {
+    throw badFile(file, `not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** One JSON value per non-empty line; a file holding a single JSON array is accepted too. */
+export function readJsonLines(file: string): unknown[] {
+  const text = readText(file).replace(/^\uFEFF/, '');
+  if (text.trimStart().startsWith('[')) {
+    const v = readJson(file);
+    if (!Array.isArray(v)) throw badFile(file, 'not a JSON array');
+    return v;
+  }
+  return text.split('\n').flatMap((line, i) => {
+    if (line.trim() === '') return [];
+    try {
+      return [JSON.parse(line)];
+    } catch (e) {
+      throw badFile(file, `line ${i + 1} is not valid JSON (${(e as Error).message})`);
+    }
+  });
+}
+
+// tsc turns import() into require() for CommonJS output; this keeps a real dynamic import so that
+// ES modules load too.
+const dynamicImport = new Function('u', 'return import(u)') as (u: string) => Promise<Record<string, unknown>>;
+
+/** A judge module: its default export (or a named export `judge`) is (question, answer) => score. */
+export async function loadJudge(file: string): Promise<Judge> {
+  const abs = path.resolve(file);
+  if (!fs.existsSync(abs)) throw badFile(file, 'no such judge module');
+  let mod: Record<string, unknown>;
+  try {
+    mod = await dynamicImport(pathToFileURL(abs).href);
+  } catch (e) {
+    throw badFile(file, `cannot load the judge module (${(e as Error).message.split('\n')[0]})`);
+  }
+  const d = mod.default as unknown;
+  const fn = typeof d === 'function' ? d : typeof (d as Record<string, unknown> | undefined)?.default === 'function'
+    ? (d as Record<string, unknown>).default : typeof mod.judge === 'function' ? mod.judge
+      : typeof (d as Record<string, unknown> | undefined)?.judge === 'function' ? (d as Record<string, unknown>).judge : undefined;
+  if (typeof fn !== 'function') throw badFile(file, 'the judge module must export a function (default export or `judge`)');
+  return fn as Judge;
+}
+
+export function writeText(file: string, text: string): void {
+  try {
+    fs.writeFileSync(file, text);
+  } catch (e) {
+    throw badFile(file, `cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
