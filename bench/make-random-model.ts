@@ -9,7 +9,55 @@
 // tensor however large the model is. Q8_0 blocks are 32 values: an f16 scale and 32 int8.
 import fs from 'node:fs';
 import path from 'node:path';
-import { readGguf, GgufType, type GgufValue } from '../vector/index';
+
+// GGUF value types (self-contained: this file is also imported from TypeScript sources by tests).
+enum GgufType { UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6, BOOL = 7, STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12 }
+interface GgufValue { type: GgufType; value: unknown; itemType?: GgufType }
+
+/** The metadata key-value pairs of a GGUF file (a trusted local model; no tensor data is read). */
+export function readGgufMetadata(bytes: Buffer): Map<string, GgufValue> {
+  let o = 0;
+  const u32 = () => { const v = bytes.readUInt32LE(o); o += 4; return v; };
+  const u64 = () => { const v = Number(bytes.readBigUInt64LE(o)); o += 8; return v; };
+  const str = () => { const n = u64(); const v = bytes.toString('utf8', o, o + n); o += n; return v; };
+  const scalar = (t: GgufType): unknown => {
+    switch (t) {
+      case GgufType.UINT8: return bytes.readUInt8(o++);
+      case GgufType.INT8: return bytes.readInt8(o++);
+      case GgufType.UINT16: { const v = bytes.readUInt16LE(o); o += 2; return v; }
+      case GgufType.INT16: { const v = bytes.readInt16LE(o); o += 2; return v; }
+      case GgufType.UINT32: return u32();
+      case GgufType.INT32: { const v = bytes.readInt32LE(o); o += 4; return v; }
+      case GgufType.FLOAT32: { const v = bytes.readFloatLE(o); o += 4; return v; }
+      case GgufType.BOOL: return bytes.readUInt8(o++) !== 0;
+      case GgufType.STRING: return str();
+      case GgufType.UINT64: { const v = bytes.readBigUInt64LE(o); o += 8; return v; }
+      case GgufType.INT64: { const v = bytes.readBigInt64LE(o); o += 8; return v; }
+      case GgufType.FLOAT64: { const v = bytes.readDoubleLE(o); o += 8; return v; }
+      default: throw new Error(`GGUF type ${t} at offset ${o}`);
+    }
+  };
+  if (u32() !== 0x46554747) throw new Error('not a GGUF file');
+  const version = u32();
+  if (version < 2) throw new Error(`GGUF version ${version}`);
+  u64();
+  const nKv = u64();
+  const out = new Map<string, GgufValue>();
+  for (let i = 0; i < nKv; i++) {
+    const key = str();
+    const type = u32() as GgufType;
+    if (type === GgufType.ARRAY) {
+      const itemType = u32() as GgufType;
+      const n = u64();
+      const value: unknown[] = new Array(n);
+      for (let k = 0; k < n; k++) value[k] = scalar(itemType);
+      out.set(key, { type, itemType, value });
+    } else {
+      out.set(key, { type, value: scalar(type) });
+    }
+  }
+  return out;
+}
 
 export type WeightType = 'f32' | 'f16' | 'q8_0';
 
@@ -143,9 +191,11 @@ class Chunks {
     this.str(key);
     this.u32(value.type);
     if (value.type === GgufType.ARRAY) {
-      this.u32(value.itemType);
-      this.u64(value.value.length);
-      for (const item of value.value) this.scalar(value.itemType, item);
+      const items = value.value as readonly unknown[];
+      const itemType = value.itemType as GgufType;
+      this.u32(itemType);
+      this.u64(items.length);
+      for (const item of items) this.scalar(itemType, item);
     } else {
       this.scalar(value.type, value.value);
     }
@@ -161,8 +211,7 @@ const str = (value: string): GgufValue => ({ type: GgufType.STRING, value });
 export function tokenizerMetadata(source: string | null): Map<string, GgufValue> {
   const out = new Map<string, GgufValue>();
   if (source && fs.existsSync(source)) {
-    const g = readGguf(fs.readFileSync(source));
-    for (const [k, v] of g.metadata) if (k.startsWith('tokenizer.')) out.set(k, v);
+    for (const [k, v] of readGgufMetadata(fs.readFileSync(source))) if (k.startsWith('tokenizer.')) out.set(k, v);
     if (out.has('tokenizer.ggml.tokens')) return out;
     out.clear();
   }

@@ -34,7 +34,8 @@ const HELP = `usage: npm run bench -- [options]
                         rand-<blocks>x<embd>-<q8|f16|f32> (generated into bench/.models), or a .gguf path
   --rounds N            measured rounds per side (default 5, quick 3)
   --warmup N            warm-up runs per side (default 1)
-  --threads N           CPU threads for every library (default: all cores, ${os.availableParallelism()})
+  --threads N           CPU threads for every library (default: all cores, ${os.availableParallelism()};
+                        1 when the load average is already at or above the core count)
   --gpu-layers N        layers to offload (default 0; -1 = all) for persona-steer, llama-bench, node-llama-cpp
   --decode-tokens N     tokens per decode run on small models (default 128, quick 64; a quarter from n_embd 1024)
   --prompt-tokens N     tokens per prompt-processing run (default 128, quick 64)
@@ -46,6 +47,16 @@ const HELP = `usage: npm run bench -- [options]
   --svg FILE            write the overhead-vs-directions chart (needs scaling-directions)
   --list                list the cases and exit
 `;
+
+/**
+ * All cores, unless the machine is already busy (1-minute load average at or above the core
+ * count): then 1 thread, because spinning worker threads that wait for a descheduled sibling make
+ * multi-threaded decoding many times slower on an oversubscribed machine. --threads overrides.
+ */
+export function defaultThreads(): number {
+  const cores = os.availableParallelism();
+  return os.loadavg()[0] >= cores ? 1 : cores;
+}
 
 function parseArgs(argv: string[]) {
   const flags = new Map<string, string | true>();
@@ -74,7 +85,7 @@ function parseArgs(argv: string[]) {
   const quick = flags.has('quick');
   const opts: BenchOptions = {
     quick,
-    threads: num('threads', os.availableParallelism()),
+    threads: num('threads', defaultThreads()),
     gpuLayers: num('gpu-layers', 0),
     rounds: num('rounds', quick ? 3 : 5),
     warmup: num('warmup', 1),
@@ -112,28 +123,25 @@ async function runPair(p: Pair, opts: BenchOptions, minSampleMs: number, modelLa
     wb = Math.min(wb, (await wall(() => p.baseline.run())).wall);
     wc = Math.min(wc, (await wall(() => p.candidate.run())).wall);
   }
-  // Short runs are repeated inside one sample (the same count on both sides) to outlast timer noise.
+  // Short runs are repeated inside one sample (the same count on both sides) to outlast timer
+  // noise; the repetitions interleave (A B B A ...) so both sides see the same machine load.
   const reps = Math.max(1, Math.min(25, Math.ceil(minSampleMs / Math.max(0.05, Math.min(wb, wc)))));
-  const sampleOf = async (side: typeof p.baseline): Promise<Sample> => {
-    let ms = 0;
-    let units = 0;
-    for (let k = 0; k < reps; k++) {
-      const s = await side.run();
-      ms += s.ms;
-      units += s.units;
-    }
-    return { ms, units };
-  };
   const base: Sample[] = [];
   const cand: Sample[] = [];
   for (let r = 0; r < opts.rounds; r++) {
-    if (r % 2 === 0) {
-      base.push(await sampleOf(p.baseline));
-      cand.push(await sampleOf(p.candidate));
-    } else {
-      cand.push(await sampleOf(p.candidate));
-      base.push(await sampleOf(p.baseline));
+    const sb = { ms: 0, units: 0 };
+    const sc = { ms: 0, units: 0 };
+    for (let k = 0; k < reps; k++) {
+      const candidateFirst = (r + k) % 2 === 1;
+      for (const side of candidateFirst ? ['c', 'b'] : ['b', 'c']) {
+        const s = await (side === 'b' ? p.baseline : p.candidate).run();
+        const acc = side === 'b' ? sb : sc;
+        acc.ms += s.ms;
+        acc.units += s.units;
+      }
     }
+    base.push(sb);
+    cand.push(sc);
   }
   const b = summarize(base);
   const c = summarize(cand);
@@ -189,8 +197,9 @@ async function main(): Promise<void> {
 
   log(`persona-steer bench: ${cpuModel()}, ${os.availableParallelism()} cores, ${opts.threads} threads, load ${load0.map((x) => x.toFixed(2)).join(' ')}` +
     `${opts.gpuLayers !== 0 ? `, gpu layers ${opts.gpuLayers}, devices ${sys.devices.map((d) => d.description || d.name).join(', ')}` : ''}${opts.quick ? ', quick' : ''}`);
-  if (load0[0] > os.availableParallelism()) {
-    log(`note: the load average (${load0[0].toFixed(1)}) is above the core count; ratios are noisy (try --threads 1 on a shared machine)`);
+  if (load0[0] >= os.availableParallelism()) {
+    log(`note: the load average (${load0[0].toFixed(1)}) is at or above the core count: ratios are noisy` +
+      `${flags.has('threads') ? '' : '; using 1 thread (pass --threads to choose)'}`);
   }
 
   const results: PairResult[] = [];
