@@ -21,10 +21,11 @@ export function monitorVector(vector: PersonaVector, options: { name?: string; b
 }
 
 function pick(list: Projection[], name: string, block: number | undefined, what: string): number {
-  const hits = list.filter((p) => p.name === name && (block === undefined || p.block === block));
-  if (hits.length === 0) throw invalidArg(block === undefined ? 'name' : 'block', `a monitored ${block === undefined ? 'name' : 'block'} in ${what}`, block ?? name);
-  if (hits.length > 1) throw invalidArg('block', `one of the blocks "${name}" watches (${hits.map((h) => h.block).join(', ')})`, block);
-  return hits[0].value;
+  const named = list.filter((p) => p.name === name);
+  if (named.length === 0) throw invalidArg('name', `a monitored name in ${what} (${[...new Set(list.map((p) => p.name))].join(', ')})`, name);
+  const hits = block === undefined ? named : named.filter((p) => p.block === block);
+  if (hits.length === 1) return hits[0].value;
+  throw invalidArg('block', `one of the blocks "${name}" watches (${named.map((h) => h.block).join(', ')})`, block);
 }
 
 /** The projection on `name` at `block` for every generated token (block optional when only one is watched). */
