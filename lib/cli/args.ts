@@ -10,13 +10,31 @@ export function usageError(message: string): PersonaSteerError {
   return new PersonaSteerError(ErrorCodes.INVALID_ARG, message);
 }
 
+/** "--flag -2": parseArgs would call a value starting with "-" ambiguous; a negative number is meant. */
+function joinNegativeValues(argv: string[], flags: FlagSpec): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const long = a.startsWith('--') ? a.slice(2) : undefined;
+    const spec = long !== undefined ? flags[long] : Object.entries(flags).find(([, f]) => f.short !== undefined && a === `-${f.short}`)?.[1];
+    const next = argv[i + 1];
+    if (spec?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(long !== undefined ? `${a}=${next}` : `${a}${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
 /** Parses argv against the flags; unknown flags and missing values are usage errors. */
 export function parse(command: string, argv: string[], flags: FlagSpec, positionals: 'none' | 'some' = 'none'): { values: Values; positionals: string[] } {
   try {
-    const r = parseArgs({ args: argv, options: flags, strict: true, allowPositionals: positionals === 'some' });
+    const r = parseArgs({ args: joinNegativeValues(argv, flags), options: flags, strict: true, allowPositionals: positionals === 'some' });
     return { values: r.values as Values, positionals: r.positionals };
   } catch (e) {
-    const msg = (e as Error).message.split('\n')[0].replace(/\. To specify a positional argument.*$/, '');
+    const msg = (e as Error).message.replace(/\s*\n\s*/g, ' ').replace(/\. To specify a positional argument.*$/, '');
     throw usageError(`${msg} (see persona-steer ${command} --help)`);
   }
 }

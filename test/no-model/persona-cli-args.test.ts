@@ -58,6 +58,13 @@ t.test('unknown flags and missing values are usage errors naming the command', a
   t.same(parse('inspect', ['a', 'b', '--json'], { json: { type: 'boolean' } }, 'some').positionals, ['a', 'b']);
 });
 
+t.test('a negative number after a flag is its value, not another flag', async (t) => {
+  const flags = { coefficient: { type: 'string' as const }, prompt: { type: 'string' as const, short: 'p' }, json: { type: 'boolean' as const } };
+  t.same(parse('extract', ['--coefficient', '-2.5', '-p', '-1 apples', '--json'], flags).values, { coefficient: '-2.5', prompt: '-1 apples', json: true });
+  t.same(parse('extract', ['--coefficient', '-.5'], flags).values, { coefficient: '-.5' });
+  t.throws(() => parse('extract', ['--coefficient', '--json'], flags), /ambiguous/, 'a flag is still not a value');
+});
+
 t.test('chat commands parse into steering changes', async (t) => {
   t.same(parseChatCommand('/add v.gguf 2'), { kind: 'spec', spec: { kind: 'add', file: 'v.gguf', scale: 2, blocks: undefined } });
   t.same(parseChatCommand('/add v.gguf -1 2-3'), { kind: 'spec', spec: { kind: 'add', file: 'v.gguf', scale: -1, blocks: [2, 3] } });
