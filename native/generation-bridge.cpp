@@ -3,8 +3,8 @@
 namespace ps {
 
 GenerationBridge::GenerationBridge(EnvState * env, SteerSession & steer, std::shared_ptr<std::atomic<bool>> abort,
-                                   std::shared_ptr<Napi::FunctionReference> on_token)
-    : env_(env), steer_(steer), abort_(std::move(abort)), on_token_(std::move(on_token)) {}
+                                   std::shared_ptr<Napi::FunctionReference> on_token, const std::atomic<bool> * closing)
+    : env_(env), steer_(steer), abort_(std::move(abort)), on_token_(std::move(on_token)), closing_(closing) {}
 
 void GenerationBridge::enter_phase(Phase phase) {
     phase_ = phase;

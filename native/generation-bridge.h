@@ -21,9 +21,11 @@ struct GenerationResult {
 
 class GenerationBridge : public GenerationHooks {
 public:
+    // `closing` (the context's dispose flag) stops this generation too, also when a later
+    // generate() has replaced the context's per-generation abort flag.
     GenerationBridge(EnvState * env, SteerSession & steer, std::shared_ptr<std::atomic<bool>> abort,
-                     std::shared_ptr<Napi::FunctionReference> on_token);
-    bool stop_requested() override { return *abort_; }
+                     std::shared_ptr<Napi::FunctionReference> on_token, const std::atomic<bool> * closing = nullptr);
+    bool stop_requested() override { return *abort_ || (closing_ != nullptr && *closing_); }
     void enter_phase(Phase phase) override;
     void after_decode(const llama_batch & batch) override;
     void on_token(llama_token token, const std::string & piece) override;
@@ -35,6 +37,7 @@ private:
     SteerSession & steer_;
     std::shared_ptr<std::atomic<bool>> abort_;
     std::shared_ptr<Napi::FunctionReference> on_token_;
+    const std::atomic<bool> * closing_;
     Phase phase_ = Phase::Prompt;
     std::vector<float> latest_;   // [n_monitor_blocks][n_dirs] for the newest output row
 };
