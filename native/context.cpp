@@ -227,18 +227,24 @@ Napi::Value ContextWrap::evaluate(const Napi::CallbackInfo & info) {
             } else if (want_logits == "none") {
                 for (auto & s : todo) if (s.logits.empty()) s.logits.assign(s.tokens.size(), 0);
             }
-            decode_sequences(ctx_, todo, [&](const llama_batch & b) {
-                steer_->after_decode();
-                if (want_logits == "none") return;
-                // llama_get_logits_ith takes the token's index in the batch.
-                for (int32_t i = 0; i < b.n_tokens; i++) {
-                    if (!b.logits[i]) continue;
-                    const float * lg = llama_get_logits_ith(ctx_, i);
-                    if (lg == nullptr) throw CodedError("ERR_NATIVE", "no logits for batch token " + std::to_string(i));
-                    r.logits.insert(r.logits.end(), lg, lg + n_vocab);
-                    r.n_outputs++;
-                }
-            }, [this] { return closing_.load(); });
+            try {
+                decode_sequences(ctx_, todo, [&](const llama_batch & b) {
+                    steer_->after_decode();
+                    if (want_logits == "none") return;
+                    // llama_get_logits_ith takes the token's index in the batch.
+                    for (int32_t i = 0; i < b.n_tokens; i++) {
+                        if (!b.logits[i]) continue;
+                        const float * lg = llama_get_logits_ith(ctx_, i);
+                        if (lg == nullptr) throw CodedError("ERR_NATIVE", "no logits for batch token " + std::to_string(i));
+                        r.logits.insert(r.logits.end(), lg, lg + n_vocab);
+                        r.n_outputs++;
+                    }
+                }, [this] { return closing_.load(); });
+            } catch (const CodedError & e) {
+                // The only abort here is dispose(): say so (ERR_ABORTED means an AbortSignal).
+                if (e.code == "ERR_ABORTED") throw CodedError("ERR_DISPOSED", "the context was disposed during the operation");
+                throw;
+            }
             r.captured = steer_->captured();
             r.monitored = steer_->monitored();
             steer_->clear_results();
@@ -280,7 +286,7 @@ Napi::Value ContextWrap::generate(const Napi::CallbackInfo & info) {
             rethrow_deferred();
             steer_->set_capture(cap);
             steer_->clear_results();
-            GenerationBridge bridge(st, *steer_, abort, on_token);
+            GenerationBridge bridge(st, *steer_, abort, on_token, &closing_);
             GenerationResult r;
             r.summary = run_generation(ctx_, g, bridge);
             r.captured = steer_->captured();
