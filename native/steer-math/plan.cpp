@@ -103,6 +103,16 @@ CompiledPlan compile_plan(const std::vector<PlanOp> & ops, int32_t n_embd, int32
             }
             if (c.has_max) push_unit(c.unit, (float) (ua - (double) c.max), c.unit, -1.0f);
         }
+        // Finite inputs can still overflow float32 here (a huge scale, several adds summed, a bound
+        // far from the added offset); the graph refuses non-finite parameters, so refuse them now.
+        for (const std::vector<float> * xs : {&p.w, &p.b, &p.u}) {
+            for (float x : *xs) {
+                if (!std::isfinite(x)) {
+                    throw std::invalid_argument("block " + std::to_string(il) +
+                                                ": the steering parameters overflow float32 (scale * vector, or a clamp bound, is too large)");
+                }
+            }
+        }
         max_units = std::max(max_units, p.n_units);
         plan.blocks.emplace(il, std::move(p));
     }
