@@ -15,16 +15,18 @@ export const bench: Command = {
   summary: 'run the benchmarks (delegates to dist/bench/runner.js)',
   usage: `persona-steer bench [ARGS...]
 
-  Runs node dist/bench/runner.js ARGS... with this terminal; its exit status is ours.
+  Runs node dist/bench/runner.js ARGS... with this terminal; its exit status is ours
+  (persona-steer bench --help shows the runner's own options, --list its cases).
   Fails with ERR_UNAVAILABLE when the runner is not installed.
 `,
   async run(argv) {
-    if (argv.includes('--help') || argv.includes('-h')) {
+    const runner = benchRunnerPath();
+    const exists = fs.existsSync(runner);
+    if (!exists && (argv.includes('--help') || argv.includes('-h'))) {
       process.stdout.write(this.usage);
       return 0;
     }
-    const runner = benchRunnerPath();
-    if (!fs.existsSync(runner)) {
+    if (!exists) {
       throw new PersonaSteerError(ErrorCodes.UNAVAILABLE, `the benchmark runner is not installed (no ${runner}); build it with npm run build:ts from a checkout that has bench/`);
     }
     return new Promise<number>((resolve, reject) => {

@@ -16,7 +16,7 @@ function covariance(rows: number[][]): number[][] {
 function jacobiTopEigenvector(a0: number[][]): { value: number; vector: number[]; gap: number } {
   const d = a0.length;
   const a = a0.map((r) => [...r]);
-  const v = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => (i === j ? 1 : 0)));
+  const v: number[][] = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => (i === j ? 1 : 0)));
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0;
     for (let p = 0; p < d; p++) for (let q = p + 1; q < d; q++) off += a[p][q] ** 2;

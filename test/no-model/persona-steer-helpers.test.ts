@@ -1,6 +1,7 @@
 import t from 'tap';
 import { PersonaSteerError, ErrorCodes } from '../../lib/errors';
 import { cap, personaPlan, steerAblate, steerAdd } from '../../lib/persona/steer';
+import type { CapCalibration } from '../../lib/persona/calibrate';
 import { toNativePlan } from '../../lib/steering';
 import { PersonaVector } from '../../lib/vector/persona-vector';
 
@@ -89,7 +90,7 @@ t.test('cap with no bounds uses the recorded thresholds at the recommended block
 });
 
 t.test("cap accepts calibrateCap's result, with its bound", async (t) => {
-  const max = nativeOps(cap(vector(), { bound: 'max', percentile: 75, blocks: [1, 4], thresholds: [1, 2], counts: [5, 5] } as never));
+  const max = nativeOps(cap(vector(), { bound: 'max', percentile: 75, blocks: [1, 4], thresholds: [1, 2], counts: [5, 5] } as CapCalibration));
   t.same(max.map((o) => [o.blocks[0], o.max]), [[1, 1], [4, 2]]);
   const min = nativeOps(cap(vector(), { bound: 'min', blocks: [2], thresholds: [-1] }));
   t.equal(min[0].min, -1);
