@@ -11,7 +11,7 @@
           "action_name": "cmake_js_build",
           "inputs": ["CMakeLists.txt"],
           "outputs": ["build/Release/persona_steer.node"],
-          "action": ["node", "scripts/build-native.mjs"]
+          "action": ["node", "scripts/build-native.mjs", "--gyp"]
         }
       ]
     }

@@ -26,7 +26,12 @@ const defs = {
 };
 if (process.env.LLAMA_CPP_DIR) defs.LLAMA_CPP_DIR = path.resolve(process.env.LLAMA_CPP_DIR);
 
-const args = [cmakeJs, 'build', '--directory', root, '--out', process.env.PERSONA_STEER_BUILD_DIR || 'build',
+// Under node-gyp (binding.gyp) the CMake build lives in build-gyp/, which `node-gyp rebuild`'s
+// clean step does not delete, and the result is copied to build/Release where node-gyp and
+// prebuildify expect it.
+const viaGyp = process.argv.includes('--gyp');
+const outDir = viaGyp ? 'build-gyp' : (process.env.PERSONA_STEER_BUILD_DIR || 'build');
+const args = [cmakeJs, 'build', '--directory', root, '--out', outDir,
   '--parallel', String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length))];
 for (const [k, v] of Object.entries(defs)) args.push(`--CD${k}=${v}`);
 for (const extra of (process.env.PERSONA_STEER_CMAKE_ARGS ?? '').split(/\s+/).filter(Boolean)) {
@@ -39,5 +44,9 @@ const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 if (r.status !== 0) {
   console.error('persona-steer: the native build failed. docs/building.md lists what it needs (cmake >= 3.19, a C++17 compiler).');
   process.exit(r.status ?? 1);
+}
+if (viaGyp) {
+  fs.mkdirSync(path.join(root, 'build', 'Release'), { recursive: true });
+  fs.copyFileSync(path.join(root, outDir, 'Release', 'persona_steer.node'), path.join(root, 'build', 'Release', 'persona_steer.node'));
 }
 console.error(`persona-steer: native build finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
