@@ -219,7 +219,7 @@ export class Context {
     if (steer !== undefined) call(() => nc.setSteering(steer));
 
     const stream = new GenerationStream(stops, layout, info.embeddingSize, async (onToken) => {
-      await callAsync(nc.setMonitor(layout ? layout.native : null));
+      await callAsync(() => nc.setMonitor(layout ? layout.native : null));
       const job = call(() => nc.generate({
         tokens, maxTokens, sampling, stopAtEog, capture: captureRows ? { rows: captureRows } : undefined,
       }, onToken));
@@ -261,14 +261,14 @@ export class Context {
     const logits = Uint8Array.from(mask, (m, i) => (lastBlock ? (m ? 1 : 0) : (i === n - 1 ? 1 : 0)));
     if (reduce === 'mean') {
       const ranges = maskToRanges(mask);
-      await callAsync(nc.evaluate({
+      await callAsync(() => nc.evaluate({
         sequences: [{ seq: 0, pos0: 0, tokens, logits }], clear: true, logits: 'none',
         capture: { reduce: Int32Array.from(blocks), resetReduce: true, ranges: { seq: new Int32Array(ranges.length), p0: Int32Array.from(ranges, (r) => r[0]), p1: Int32Array.from(ranges, (r) => r[1]) } },
       }));
-      const sums = await callAsync(nc.readReduction(Int32Array.from(blocks)));
+      const sums = await callAsync(() => nc.readReduction(Int32Array.from(blocks)));
       return { tokens, blocks: [], means: sums.map((s) => ({ block: s.block, count: s.count, mean: meanOf(s.sum, s.count, info.embeddingSize) })) };
     }
-    const r = await callAsync(nc.evaluate({
+    const r = await callAsync(() => nc.evaluate({
       sequences: [{ seq: 0, pos0: 0, tokens, logits }], clear: true, logits: 'none', capture: { rows: Int32Array.from(blocks) },
     }));
     const out = r.captures.map((c) => {
@@ -309,13 +309,13 @@ export class Context {
     for (const it of prepared) {
       if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'captureMean was aborted');
       const logits = Uint8Array.from(it.tokens, (_, i) => (lastBlock ? (i >= it.start && i < it.end ? 1 : 0) : (i === it.tokens.length - 1 ? 1 : 0)));
-      await callAsync(nc.evaluate({
+      await callAsync(() => nc.evaluate({
         sequences: [{ seq: 0, pos0: 0, tokens: it.tokens, logits }], clear: true, logits: 'none',
         capture: { reduce: Int32Array.from(blocks), resetReduce: first, ranges: { seq: new Int32Array(1), p0: Int32Array.of(it.start), p1: Int32Array.of(it.end) } },
       }));
       first = false;
     }
-    const sums = await callAsync(nc.readReduction(Int32Array.from(blocks)));
+    const sums = await callAsync(() => nc.readReduction(Int32Array.from(blocks)));
     return sums.map((s) => ({ block: s.block, count: s.count, mean: meanOf(s.sum, s.count, info.embeddingSize) }));
   }
 
@@ -341,7 +341,7 @@ export class Context {
       const end = checkInt(`items[${i}].end`, io.end, start + 1, tokens.length);
       return { tokens, start, end };
     });
-    await callAsync(nc.setMonitor(layout.native));
+    await callAsync(() => nc.setMonitor(layout.native));
     const lastBlock = layout.blocks.includes(info.blockCount - 1);
     const out = layout.slots.map((s) => ({ name: s.name, block: s.block, values: new Float64Array(prepared.length) }));
     const nDirs = layout.native.nDirs;
@@ -349,7 +349,7 @@ export class Context {
       if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'projectionMeans was aborted');
       const it = prepared[i];
       const logits = Uint8Array.from(it.tokens, (_, k) => (lastBlock ? (k >= it.start && k < it.end ? 1 : 0) : (k === it.tokens.length - 1 ? 1 : 0)));
-      const r = await callAsync(nc.evaluate({ sequences: [{ seq: 0, pos0: 0, tokens: it.tokens, logits }], clear: true, logits: 'none' }));
+      const r = await callAsync(() => nc.evaluate({ sequences: [{ seq: 0, pos0: 0, tokens: it.tokens, logits }], clear: true, logits: 'none' }));
       layout.slots.forEach((slot, si) => {
         const bi = layout.blocks.indexOf(slot.block);
         const rows = r.monitor.find((m) => m.block === slot.block);
@@ -362,7 +362,7 @@ export class Context {
         out[si].values[i] = n > 0 ? sum / n : NaN;
       });
     }
-    await callAsync(nc.setMonitor(null));
+    await callAsync(() => nc.setMonitor(null));
     return out;
   }
 
@@ -373,7 +373,7 @@ export class Context {
     checkKeys('options', o, CONTEXT_OPTION_KEYS.logits);
     const all = optBool('options.all', o.all, false);
     const tokens = this.tokens(prompt);
-    const r = await callAsync(nc.evaluate({ sequences: [{ seq: 0, pos0: 0, tokens }], clear: true, logits: all ? 'all' : 'last' }));
+    const r = await callAsync(() => nc.evaluate({ sequences: [{ seq: 0, pos0: 0, tokens }], clear: true, logits: all ? 'all' : 'last' }));
     return { tokens, logits: r.logits, outputs: r.outputs };
   }
 
@@ -402,7 +402,7 @@ export class Context {
       const logits = Uint8Array.from(tokens, (_, k) => (which === 'all' || (which === 'last' && k === tokens.length - 1) ? 1 : 0));
       return { seq, pos0, tokens, logits };
     });
-    const r = await callAsync(nc.evaluate({ sequences: seqs, clear: !keep, logits: 'last', capture: capture ? { rows: capture } : undefined }));
+    const r = await callAsync(() => nc.evaluate({ sequences: seqs, clear: !keep, logits: 'last', capture: capture ? { rows: capture } : undefined }));
     const nv = info.vocabularySize;
     const logits = Array.from({ length: r.outputs }, (_, i) => r.logits.slice(i * nv, (i + 1) * nv));
     return { logits, captures: r.captures.map((c) => splitRows(c, info.embeddingSize)) };
@@ -416,7 +416,7 @@ export class Context {
     const nc = this.#live();
     const o = checkObject('options', options);
     checkKeys('options', o, CONTEXT_OPTION_KEYS.setLlamaControlVector);
-    if (vector === null) return callAsync(nc.setControlVector(null, 0, 0));
+    if (vector === null) return callAsync(() => nc.setControlVector(null, 0, 0));
     const info = this.model.info;
     const op = toNativeOp('vector', { kind: 'add', vector, scale: o.scale, blocks: o.blocks }, info.embeddingSize, info.blockCount,
       { vector: 'vector', blocks: 'options.blocks', scale: 'options.scale' });
@@ -425,12 +425,12 @@ export class Context {
     op.blocks.forEach((b, i) => {
       for (let k = 0; k < info.embeddingSize; k++) data[b * info.embeddingSize + k] = op.scale! * op.vectors[i * info.embeddingSize + k];
     });
-    return callAsync(nc.setControlVector(data, op.blocks[0], op.blocks[op.blocks.length - 1]));
+    return callAsync(() => nc.setControlVector(data, op.blocks[0], op.blocks[op.blocks.length - 1]));
   }
 
   /** Counters: graph builds through the steering hook (value changes never add one), reused graphs. */
   async stats(): Promise<NativeContextStats> {
-    return callAsync(this.#live().stats());
+    return callAsync(() => this.#live().stats());
   }
 
   /** Waits for queued work (a running generation stops at its next token), then frees the context. */

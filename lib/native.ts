@@ -219,9 +219,14 @@ export function call<T>(fn: () => T): T {
   }
 }
 
-export async function callAsync<T>(p: Promise<T>): Promise<T> {
+/**
+ * Awaits a native promise and rethrows its rejection as PersonaSteerError. Pass a function when
+ * the native call itself may throw synchronously (a context disposed between two awaits, say), so
+ * that error is converted too.
+ */
+export async function callAsync<T>(p: Promise<T> | (() => Promise<T>)): Promise<T> {
   try {
-    return await p;
+    return await (typeof p === 'function' ? p() : p);
   } catch (err) {
     throw fromNative(err);
   }
