@@ -93,7 +93,7 @@ t.test(`${cases.length} corrupt model files give ERR_MODEL_LOAD or load, never a
   let children = 0;
   while (start < files.length) {
     children++;
-    const r = await runChild('load-models.ts', [String(start), ...files], { timeoutMs: 60_000 });
+    const r = await runChild('load-models.js', [String(start), ...files], { timeoutMs: 60_000 });
     for (const d of records<Done>(r.stdout, 'DONE')) results.set(d.i, d);
     if (r.code === 0 && !r.timedOut) break;
     const started = records<{ i: number }>(r.stdout, 'CASE');
