@@ -70,24 +70,35 @@ export async function decodeRun(ctx: Context, prompt: Int32Array, n: number, opt
   const stream = ctx.generate(prompt, { greedy: true, maxTokens: n, stopAtEog: false, ...options });
   let first = 0;
   let last = 0;
+  let cpuFirst = 0;
+  let cpuLast = 0;
   let count = 0;
   for await (const ev of stream) {
     if (ev.token === null) continue;
     const t = performance.now();
-    if (count === 0) first = t;
+    const c = cpuNow();
+    if (count === 0) { first = t; cpuFirst = c; }
     last = t;
+    cpuLast = c;
     count++;
   }
   await stream.result;
   if (count < 2) throw new Error(`decode produced ${count} tokens`);
-  return { ms: last - first, units: count - 1 };
+  return { ms: last - first, units: count - 1, cpuMs: cpuLast - cpuFirst };
 }
 
-/** Wall time of fn, counted as `units` units. */
+/** CPU time of this process so far (user + system, all threads), in ms. */
+export function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Wall (and CPU) time of fn, counted as `units` units. */
 export async function timed(units: number, fn: () => Promise<unknown>): Promise<Sample> {
+  const c0 = cpuNow();
   const t0 = performance.now();
   await fn();
-  return { ms: performance.now() - t0, units };
+  return { ms: performance.now() - t0, units, cpuMs: cpuNow() - c0 };
 }
 
 export function disposeAll(...items: { dispose(): unknown }[]): () => Promise<void> {

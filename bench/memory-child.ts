@@ -13,17 +13,24 @@ async function main(): Promise<void> {
   // One warm-up sample so that graph and compute buffers exist before the baseline is read.
   await ctx.captureMean([{ tokens: promptTokens(model, tokens, 1), start: tokens >> 1, end: tokens }]);
   global.gc?.();
-  const rssLoaded = process.memoryUsage().rss;
+  const m0 = process.memoryUsage();
+  const rssLoaded = m0.rss;
   let peak = rssLoaded;
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 5);
+  let heapPeak = m0.heapUsed + m0.external;
+  const sample = () => {
+    const m = process.memoryUsage();
+    peak = Math.max(peak, m.rss);
+    heapPeak = Math.max(heapPeak, m.heapUsed + m.external);
+  };
+  const timer = setInterval(sample, 5);
   const items = Array.from({ length: n }, (_, i) => ({ tokens: promptTokens(model, tokens, Number(seedArg) + i), start: tokens >> 1, end: tokens }));
   const t0 = performance.now();
   const means = await ctx.captureMean(items, { blocks: 'all' });
   const ms = performance.now() - t0;
   clearInterval(timer);
-  peak = Math.max(peak, process.memoryUsage().rss);
+  sample();
   const maxRss = process.resourceUsage().maxRSS * 1024;
-  process.stdout.write(JSON.stringify({ n, tokens: n * tokens, ms, rssLoaded, peakRss: peak, maxRss, blocks: means.length, count: means[0]?.count ?? 0 }) + '\n');
+  process.stdout.write(JSON.stringify({ n, tokens: n * tokens, ms, rssLoaded, peakRss: peak, maxRss, jsLoaded: m0.heapUsed + m0.external, jsPeak: heapPeak, blocks: means.length, count: means[0]?.count ?? 0 }) + '\n');
   await ctx.dispose();
   model.dispose();
 }

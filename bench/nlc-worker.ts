@@ -44,14 +44,19 @@ async function main(): Promise<void> {
       await seq.clearHistory();
       let first = 0;
       let last = 0;
+      let cpuFirst = 0;
+      let cpuLast = 0;
       let count = 0;
       for await (const _token of seq.evaluate(prompt, { temperature: 0 })) {
         const t = performance.now();
-        if (count === 0) first = t;
+        const u = process.cpuUsage();
+        const c = (u.user + u.system) / 1000;
+        if (count === 0) { first = t; cpuFirst = c; }
         last = t;
+        cpuLast = c;
         if (++count >= n) break;
       }
-      process.send!({ ms: last - first, units: count - 1 });
+      process.send!({ ms: last - first, units: count - 1, cpuMs: cpuLast - cpuFirst });
     } catch (err) {
       process.send!({ error: (err as Error).message });
     }

@@ -17,6 +17,8 @@ export interface PairResult {
   candidate: Summary;
   ratio: number;
   pairedRatio: number;
+  /** The same from process CPU time, when both sides report it. */
+  cpu?: { baseline: Summary; candidate: Summary; ratio: number; pairedRatio: number };
   rounds: number;
   repsPerSample: number;
   notes: string[];
@@ -46,9 +48,9 @@ export function verdict(r: PairResult): string {
 export function targetsTable(results: PairResult[]): string {
   const rows = results.filter((r) => r.param === undefined).map((r) => [
     r.id, r.model, r.metric, `${r.baselineLabel}: ${spread(r.baseline)}`, `${r.candidateLabel}: ${spread(r.candidate)}`,
-    r.ratio.toFixed(3), r.pairedRatio.toFixed(3), r.target === undefined ? '-' : `>= ${r.target.toFixed(2)}`, verdict(r),
+    r.ratio.toFixed(3), r.pairedRatio.toFixed(3), r.cpu ? r.cpu.ratio.toFixed(3) : '-', r.target === undefined ? '-' : `>= ${r.target.toFixed(2)}`, verdict(r),
   ]);
-  return mdTable(['case', 'model', 'metric', 'baseline median (min-max)', 'case median (min-max)', 'ratio', 'paired', 'target', ''], rows);
+  return mdTable(['case', 'model', 'metric', 'baseline median (min-max)', 'case median (min-max)', 'ratio', 'paired', 'cpu', 'target', ''], rows);
 }
 
 export function scalingTables(results: PairResult[]): string {
@@ -57,8 +59,9 @@ export function scalingTables(results: PairResult[]): string {
   for (const id of ids) {
     const rs = results.filter((r) => r.id === id);
     out.push(`${rs[0].title}`);
-    out.push(mdTable(['model', rs[0].param!.name, 'plain tok/s', 'case tok/s', 'ratio', 'overhead %'], rs.map((r) => [
-      r.model, String(r.param!.value), spread(r.baseline), spread(r.candidate), r.ratio.toFixed(3), overheadPercent(r.ratio).toFixed(1),
+    out.push(mdTable(['model', rs[0].param!.name, 'plain tok/s', 'case tok/s', 'ratio', 'paired', 'cpu', 'overhead %', 'cpu overhead %'], rs.map((r) => [
+      r.model, String(r.param!.value), spread(r.baseline), spread(r.candidate), r.ratio.toFixed(3), r.pairedRatio.toFixed(3),
+      r.cpu ? r.cpu.ratio.toFixed(3) : '-', overheadPercent(r.ratio).toFixed(1), r.cpu ? overheadPercent(r.cpu.ratio).toFixed(1) : '-',
     ])));
     out.push('');
   }
@@ -80,7 +83,7 @@ export function directionsSvg(results: PairResult[], caption: string): string {
   const T = 40;
   const B = 60;
   const xs = [...new Set(rs.map((r) => r.param!.value))].sort((a, b) => a - b);
-  const ys = rs.map((r) => overheadPercent(r.ratio));
+  const ys = rs.flatMap((r) => [overheadPercent(r.ratio), ...(r.cpu ? [overheadPercent(r.cpu.ratio)] : [])]);
   const yMax = Math.max(5, Math.ceil(Math.max(...ys, 0) / 5) * 5);
   const yMin = Math.min(0, Math.floor(Math.min(...ys, 0) / 5) * 5);
   const lx = (x: number) => L + (xs.length <= 1 ? 0 : (Math.log2(x) - Math.log2(xs[0])) / (Math.log2(xs[xs.length - 1]) - Math.log2(xs[0]))) * (W - L - R);
@@ -111,8 +114,17 @@ export function directionsSvg(results: PairResult[], caption: string): string {
       const o = overheadPercent(p.ratio);
       parts.push(`<circle cx="${lx(p.param!.value).toFixed(1)}" cy="${ly(o).toFixed(1)}" r="3.5" fill="${c}"><title>${esc(m)}: ${p.param!.value} directions, ${o.toFixed(1)}% (ratio ${p.ratio.toFixed(3)})</title></circle>`);
     }
-    parts.push(`<line x1="${W - R + 14}" y1="${T + 10 + i * 20}" x2="${W - R + 34}" y2="${T + 10 + i * 20}" stroke="${c}" stroke-width="2"/>`);
-    parts.push(`<text x="${W - R + 40}" y="${T + 14 + i * 20}">${esc(m)}</text>`);
+    if (pts.every((p) => p.cpu)) {
+      parts.push(`<polyline fill="none" stroke="${c}" stroke-width="1.5" stroke-dasharray="5,4" points="${pts.map((p) => `${lx(p.param!.value).toFixed(1)},${ly(overheadPercent(p.cpu!.ratio)).toFixed(1)}`).join(' ')}"/>`);
+      for (const p of pts) {
+        const o = overheadPercent(p.cpu!.ratio);
+        parts.push(`<rect x="${(lx(p.param!.value) - 3).toFixed(1)}" y="${(ly(o) - 3).toFixed(1)}" width="6" height="6" fill="white" stroke="${c}"><title>${esc(m)}: ${p.param!.value} directions, CPU time ${o.toFixed(1)}% (ratio ${p.cpu!.ratio.toFixed(3)})</title></rect>`);
+      }
+    }
+    parts.push(`<line x1="${W - R + 14}" y1="${T + 10 + i * 36}" x2="${W - R + 34}" y2="${T + 10 + i * 36}" stroke="${c}" stroke-width="2"/>`);
+    parts.push(`<text x="${W - R + 40}" y="${T + 14 + i * 36}">${esc(m)} wall</text>`);
+    parts.push(`<line x1="${W - R + 14}" y1="${T + 26 + i * 36}" x2="${W - R + 34}" y2="${T + 26 + i * 36}" stroke="${c}" stroke-width="1.5" stroke-dasharray="5,4"/>`);
+    parts.push(`<text x="${W - R + 40}" y="${T + 30 + i * 36}">${esc(m)} CPU</text>`);
   });
   parts.push(`<text x="${W / 2}" y="${H - 8}" text-anchor="middle" font-size="10" fill="#555">${esc(caption)}</text>`);
   parts.push('</svg>');

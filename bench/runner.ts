@@ -129,8 +129,8 @@ async function runPair(p: Pair, opts: BenchOptions, minSampleMs: number, modelLa
   const base: Sample[] = [];
   const cand: Sample[] = [];
   for (let r = 0; r < opts.rounds; r++) {
-    const sb = { ms: 0, units: 0 };
-    const sc = { ms: 0, units: 0 };
+    const sb: Sample = { ms: 0, units: 0, cpuMs: 0 };
+    const sc: Sample = { ms: 0, units: 0, cpuMs: 0 };
     for (let k = 0; k < reps; k++) {
       const candidateFirst = (r + k) % 2 === 1;
       for (const side of candidateFirst ? ['c', 'b'] : ['b', 'c']) {
@@ -138,6 +138,7 @@ async function runPair(p: Pair, opts: BenchOptions, minSampleMs: number, modelLa
         const acc = side === 'b' ? sb : sc;
         acc.ms += s.ms;
         acc.units += s.units;
+        acc.cpuMs = s.cpuMs === undefined || acc.cpuMs === undefined ? undefined : acc.cpuMs + s.cpuMs;
       }
     }
     base.push(sb);
@@ -145,10 +146,16 @@ async function runPair(p: Pair, opts: BenchOptions, minSampleMs: number, modelLa
   }
   const b = summarize(base);
   const c = summarize(cand);
+  const hasCpu = [...base, ...cand].every((x) => x.cpuMs !== undefined && x.cpuMs > 0);
+  const cpu = hasCpu ? (() => {
+    const bc = summarize(base, 'cpu');
+    const cc = summarize(cand, 'cpu');
+    return { baseline: bc, candidate: cc, ratio: ratio(cc, bc), pairedRatio: pairedRatio(cc, bc) };
+  })() : undefined;
   return {
     id: p.id, title: p.title, model: p.model, modelLabel, metric: p.metric, target: p.target, param: p.param,
     baselineLabel: p.baseline.label, candidateLabel: p.candidate.label, baseline: b, candidate: c,
-    ratio: ratio(c, b), pairedRatio: pairedRatio(c, b), rounds: opts.rounds, repsPerSample: reps, notes: p.notes ?? [],
+    ratio: ratio(c, b), pairedRatio: pairedRatio(c, b), cpu, rounds: opts.rounds, repsPerSample: reps, notes: p.notes ?? [],
     seconds: Math.round((Date.now() - t0) / 100) / 10,
   };
 }
@@ -226,7 +233,7 @@ async function main(): Promise<void> {
           const r = await runPair(p, opts, minSampleMs, label);
           results.push(r);
           log(`- ${r.id} ${r.model}${r.param ? ` ${r.param.name}=${r.param.value}` : ''}: ${r.baseline.median.toFixed(1)} -> ${r.candidate.median.toFixed(1)} ${r.metric}, ` +
-            `ratio ${r.ratio.toFixed(3)} (paired ${r.pairedRatio.toFixed(3)})${r.target ? ` target ${r.target} ${verdict(r)}` : ''} [${r.seconds} s, x${r.repsPerSample}]`);
+            `ratio ${r.ratio.toFixed(3)} (paired ${r.pairedRatio.toFixed(3)}${r.cpu ? `, cpu ${r.cpu.ratio.toFixed(3)}` : ''})${r.target ? ` target ${r.target} ${verdict(r)}` : ''} [${r.seconds} s, x${r.repsPerSample}]`);
         }
       } catch (err) {
         const reason = `error: ${(err as Error).message.split('\n')[0]}`;
@@ -252,7 +259,9 @@ async function main(): Promise<void> {
     `${opts.gpuLayers !== 0 ? `GPU layers ${opts.gpuLayers} on ${sys.devices.map((d) => d.description || d.name).join(', ')}` : 'CPU'}; ` +
     `load ${load0[0].toFixed(1)} -> ${load1[0].toFixed(1)}; ${seconds} s${opts.quick ? ' (quick)' : ''}`);
   lines.push(`models: ${Object.entries(models_).map(([k, v]) => `${k} (${v})`).join('; ')}`);
-  lines.push(`ratio = case median / baseline median (throughput; > 1 is faster); paired = median of per-round ratios; ${opts.rounds} rounds after ${opts.warmup} warm-up`);
+  lines.push(`ratio = case median / baseline median (wall-clock throughput; > 1 is faster); paired = median of per-round ratios; ` +
+    `cpu = the same from process CPU time (user + system, all threads; insensitive to waiting for a core on a shared machine); ` +
+    `${opts.rounds} rounds after ${opts.warmup} warm-up`);
   lines.push('');
   if (results.some((r) => !r.param)) lines.push(targetsTable(results), '');
   const sc = scalingTables(results);

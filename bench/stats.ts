@@ -5,6 +5,8 @@
 export interface Sample {
   ms: number;
   units: number;
+  /** CPU time of the whole process over the same span (user + system, every thread), when known. */
+  cpuMs?: number;
 }
 
 export interface Summary {
@@ -28,8 +30,12 @@ export function throughput(s: Sample): number {
   return (s.units * 1000) / s.ms;
 }
 
-export function summarize(samples: readonly Sample[]): Summary {
-  const values = samples.map(throughput);
+export function summarize(samples: readonly Sample[], clock: 'wall' | 'cpu' = 'wall'): Summary {
+  const values = samples.map((s) => {
+    if (clock === 'wall') return throughput(s);
+    if (s.cpuMs === undefined) throw new RangeError('a sample without CPU time');
+    return throughput({ ms: s.cpuMs, units: s.units });
+  });
   return { values, median: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
 

@@ -8,7 +8,7 @@ export const benchCase: BenchCase = {
   id: 'capture-prompt',
   title: 'prompt: capture every block (masked mean) vs plain',
   group: 'targets',
-  models: (o) => (o.quick ? ['stories260K', BIG] : ['stories260K', BIG, 'rand-16x1024-f16']),
+  models: () => ['stories260K', BIG],
   async create(env, key) {
     const { model } = await env.model(key);
     const n = env.opts.promptTokens;

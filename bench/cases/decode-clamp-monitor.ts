@@ -9,7 +9,7 @@ export const benchCase: BenchCase = {
   id: 'decode-clamp-monitor',
   title: 'decode: 4 clamps on 8 blocks + monitor 4 directions vs plain',
   group: 'targets',
-  models: (o) => (o.quick ? ['stories260K', BIG] : ['stories260K', BIG, 'rand-16x1024-f16']),
+  models: () => ['stories260K', BIG],
   async create(env, key) {
     const { model } = await env.model(key);
     const n = decodeTokensFor(env.opts.decodeTokens, model.info.embeddingSize);

@@ -9,7 +9,7 @@ import { BIG } from '../models';
 import type { BenchCase, Sample } from '../types';
 import { decodeTokensFor } from './decode-add';
 
-type Reply = { ms: number; units: number } | { error: string } | { skip: string } | { ready: true; info: Record<string, unknown> };
+type Reply = { ms: number; units: number; cpuMs?: number } | { error: string } | { skip: string } | { ready: true; info: Record<string, unknown> };
 
 function nextMessage(child: ChildProcess): Promise<Reply> {
   return new Promise((resolve, reject) => {

@@ -12,7 +12,7 @@ export const benchCase: BenchCase = {
   async create(env, key) {
     const { model } = await env.model(key);
     const nb = model.info.blockCount;
-    const counts = [...new Set([1, 2, 4, 8, 16].filter((c) => c < nb).concat(nb))];
+    const counts = [...new Set((nb > 8 ? [1, 4] : [1, 2, 4]).filter((c) => c < nb).concat(nb))];
     const n = decodeTokensFor(env.opts.decodeTokens, model.info.embeddingSize);
     const prompt = promptTokens(model, 8, env.opts.seed);
     const plain = await createContext(env, model);
