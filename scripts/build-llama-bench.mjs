@@ -16,6 +16,7 @@
 //   node scripts/build-llama-bench.mjs --libs build-dev  link the libraries of another build folder
 //   node scripts/build-llama-bench.mjs --from-source    compile vendor/llama.cpp too
 //   node scripts/build-llama-bench.mjs --print-path     print the binary's path (exit 1 if none)
+//   node scripts/build-llama-bench.mjs --configure-only run CMake's configure step only
 //
 // The result is bench/.llama-bench/bin/llama-bench plus bench/.llama-bench/bin/llama-bench.json
 // (commit, which libraries, when).
@@ -29,7 +30,8 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const work = path.join(root, 'bench', '.llama-bench');
 const srcDir = path.join(work, 'src');
-const buildDir = path.join(work, 'build');
+// One build folder per mode, so switching libraries only relinks (common/ is not compiled again).
+let buildDir = path.join(work, 'build');
 const binDir = path.join(work, 'bin');
 const binPath = path.join(binDir, process.platform === 'win32' ? 'llama-bench.exe' : 'llama-bench');
 const vendored = path.join(root, 'vendor', 'llama.cpp');
@@ -128,7 +130,6 @@ set(CMAKE_CXX_STANDARD 17)
 set(CMAKE_CXX_STANDARD_REQUIRED ON)
 set(CMAKE_POSITION_INDEPENDENT_CODE ON)
 set(BUILD_SHARED_LIBS OFF CACHE BOOL "" FORCE)
-set(LLAMA_BUILD_COMMON ON)
 set(LLAMA_SUBPROCESS OFF)
 set(LLAMA_VERSION_MAJOR 0)
 set(LLAMA_VERSION_MINOR 4)
@@ -161,6 +162,7 @@ set_target_properties(llama PROPERTIES IMPORTED_LOCATION "${p(libs.llama)}"
 `;
   } else {
     llama = `# libllama and ggml: compiled from vendor/llama.cpp with the addon's options (CMakeLists.txt)
+set(LLAMA_BUILD_COMMON OFF CACHE BOOL "" FORCE)   # common/ is added below, from the bundle
 set(LLAMA_BUILD_TESTS OFF CACHE BOOL "" FORCE)
 set(LLAMA_BUILD_TOOLS OFF CACHE BOOL "" FORCE)
 set(LLAMA_BUILD_EXAMPLES OFF CACHE BOOL "" FORCE)
@@ -190,10 +192,8 @@ function main() {
   const libs = findLibs();
   const cmakeLists = wrapperCMake(libs);
   const listsPath = path.join(srcDir, 'CMakeLists.txt');
-  if (!fs.existsSync(listsPath) || fs.readFileSync(listsPath, 'utf8') !== cmakeLists) {
-    fs.writeFileSync(listsPath, cmakeLists);
-    fs.rmSync(buildDir, { recursive: true, force: true });
-  }
+  if (!fs.existsSync(listsPath) || fs.readFileSync(listsPath, 'utf8') !== cmakeLists) fs.writeFileSync(listsPath, cmakeLists);
+  if (!libs) buildDir = path.join(work, 'build-from-source');
   const started = Date.now();
   const gen = spawnSync('ninja', ['--version'], { stdio: 'ignore' }).status === 0 ? ['-G', 'Ninja'] : [];
   const jobs = String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
@@ -202,10 +202,12 @@ function main() {
     ['cmake', ['-S', srcDir, '-B', buildDir, ...gen, '-DCMAKE_BUILD_TYPE=Release', '-DGGML_NATIVE=OFF', '-DLLAMA_FATAL_WARNINGS=OFF']],
     ['cmake', ['--build', buildDir, '--config', 'Release', '--target', 'llama-bench', '--parallel', jobs]],
   ];
+  if (has('--configure-only')) steps.pop();
   for (const [cmd, args] of steps) {
     const r = spawnSync(cmd, args, { stdio: 'inherit' });
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status})`);
   }
+  if (has('--configure-only')) { log(`configured ${path.relative(root, buildDir)}`); return; }
   const built = [path.join(buildDir, 'bin', 'llama-bench'), path.join(buildDir, 'tools', 'llama-bench', 'llama-bench'),
     path.join(buildDir, 'bin', 'Release', 'llama-bench.exe')].find((f) => fs.existsSync(f));
   if (!built) throw new Error('the build finished but no llama-bench binary was found');
