@@ -1,10 +1,12 @@
 // Context: an inference context over a Model. Every operation runs on the context's own native
-// thread, in call order (overlapping calls queue up; none is refused). Steering plans apply
-// from the next decoded token, also during a running generation.
+// thread, in call order (overlapping calls queue up; none is refused). Operations made of several
+// native steps (captureMean, projectionMeans, a generation with its monitor) run whole, one at a
+// time: a later call never lands between their steps. Steering plans apply from the next decoded
+// token, also during a running generation.
 import { ErrorCodes, PersonaSteerError, invalidArg } from './errors';
 import { GenerationStream, splitRows, type CapturedRows, type GenerationResult, type TokenEvent } from './generation-stream';
 import { buildMonitor, type MonitorEntry } from './monitor';
-import { call, callAsync, native, type NativeContext, type NativeContextStats, type NativeSampling } from './native';
+import { call, callAsync, native, type NativeContext, type NativeContextStats, type NativeGenerateSummary, type NativeSampling } from './native';
 import type { ChatMessage, Model } from './model';
 import { checkMessages, toTokenArray } from './model';
 import { toNativeOp, toNativePlan, type SteeringPlan, type SteerOp, type VectorInput } from './steering';
@@ -128,6 +130,8 @@ export class Context {
   readonly threads: number;
   #disposed = false;
   #disposing: Promise<void> | null = null;
+  /** Settles when every operation called so far has finished. */
+  #tail: Promise<void> = Promise.resolve();
 
   private constructor(model: Model, nativeContext: NativeContext) {
     this.model = model;
@@ -155,6 +159,20 @@ export class Context {
 
   get disposed(): boolean {
     return this.#disposed;
+  }
+
+  /** Runs `task` once every operation called before it has finished (call order, one at a time). */
+  #serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(task);
+    this.#tail = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  /** As #serial for an operation that returns a handle before it ends; the next waits for handle.promise. */
+  #serialJob<J extends { promise: Promise<unknown> }>(start: () => Promise<J>): Promise<J> {
+    const run = this.#tail.then(start);
+    this.#tail = run.then((j) => j.promise.then(() => undefined, () => undefined), () => undefined);
+    return run;
   }
 
   #live(): NativeContext {
@@ -218,13 +236,15 @@ export class Context {
       : toNativePlan(o.steer as SteeringPlan, info.embeddingSize, info.blockCount, 'options.steer');
     if (steer !== undefined) call(() => nc.setSteering(steer));
 
-    const stream = new GenerationStream(stops, layout, info.embeddingSize, async (onToken) => {
+    const stream = new GenerationStream(stops, layout, info.embeddingSize, (onToken) => this.#serialJob(async () => {
+      // Disposed while waiting for its turn: it ends like a generation stopped by dispose().
+      if (this.#disposed) return { promise: Promise.resolve(abortedSummary(tokens.length)), abort: () => undefined };
       await callAsync(() => nc.setMonitor(layout ? layout.native : null));
       const job = call(() => nc.generate({
         tokens, maxTokens, sampling, stopAtEog, capture: captureRows ? { rows: captureRows } : undefined,
       }, onToken));
       return { promise: callAsync(job.promise), abort: job.abort };
-    });
+    }));
     if (signal) {
       if (signal.aborted) stream.abort();
       else {
@@ -261,16 +281,18 @@ export class Context {
     const logits = Uint8Array.from(mask, (m, i) => (lastBlock ? (m ? 1 : 0) : (i === n - 1 ? 1 : 0)));
     if (reduce === 'mean') {
       const ranges = maskToRanges(mask);
-      await callAsync(() => nc.evaluate({
-        sequences: [{ seq: 0, pos0: 0, tokens, logits }], clear: true, logits: 'none',
-        capture: { reduce: Int32Array.from(blocks), resetReduce: true, ranges: { seq: new Int32Array(ranges.length), p0: Int32Array.from(ranges, (r) => r[0]), p1: Int32Array.from(ranges, (r) => r[1]) } },
-      }));
-      const sums = await callAsync(() => nc.readReduction(Int32Array.from(blocks)));
+      const sums = await this.#serial(async () => {
+        await callAsync(() => nc.evaluate({
+          sequences: [{ seq: 0, pos0: 0, tokens, logits }], clear: true, logits: 'none',
+          capture: { reduce: Int32Array.from(blocks), resetReduce: true, ranges: { seq: new Int32Array(ranges.length), p0: Int32Array.from(ranges, (r) => r[0]), p1: Int32Array.from(ranges, (r) => r[1]) } },
+        }));
+        return callAsync(() => nc.readReduction(Int32Array.from(blocks)));
+      });
       return { tokens, blocks: [], means: sums.map((s) => ({ block: s.block, count: s.count, mean: meanOf(s.sum, s.count, info.embeddingSize) })) };
     }
-    const r = await callAsync(() => nc.evaluate({
+    const r = await this.#serial(() => callAsync(() => nc.evaluate({
       sequences: [{ seq: 0, pos0: 0, tokens, logits }], clear: true, logits: 'none', capture: { rows: Int32Array.from(blocks) },
-    }));
+    })));
     const out = r.captures.map((c) => {
       const rows = splitRows(c, info.embeddingSize);
       const keep = Array.from(rows.positions, (p) => p >= 0 && p < n && mask[p]);
@@ -305,17 +327,19 @@ export class Context {
       return { tokens, start, end };
     });
     const lastBlock = blocks.includes(info.blockCount - 1);
-    let first = true;
-    for (const it of prepared) {
-      if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'captureMean was aborted');
-      const logits = Uint8Array.from(it.tokens, (_, i) => (lastBlock ? (i >= it.start && i < it.end ? 1 : 0) : (i === it.tokens.length - 1 ? 1 : 0)));
-      await callAsync(() => nc.evaluate({
-        sequences: [{ seq: 0, pos0: 0, tokens: it.tokens, logits }], clear: true, logits: 'none',
-        capture: { reduce: Int32Array.from(blocks), resetReduce: first, ranges: { seq: new Int32Array(1), p0: Int32Array.of(it.start), p1: Int32Array.of(it.end) } },
-      }));
-      first = false;
-    }
-    const sums = await callAsync(() => nc.readReduction(Int32Array.from(blocks)));
+    const sums = await this.#serial(async () => {
+      let first = true;
+      for (const it of prepared) {
+        if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'captureMean was aborted');
+        const logits = Uint8Array.from(it.tokens, (_, i) => (lastBlock ? (i >= it.start && i < it.end ? 1 : 0) : (i === it.tokens.length - 1 ? 1 : 0)));
+        await callAsync(() => nc.evaluate({
+          sequences: [{ seq: 0, pos0: 0, tokens: it.tokens, logits }], clear: true, logits: 'none',
+          capture: { reduce: Int32Array.from(blocks), resetReduce: first, ranges: { seq: new Int32Array(1), p0: Int32Array.of(it.start), p1: Int32Array.of(it.end) } },
+        }));
+        first = false;
+      }
+      return callAsync(() => nc.readReduction(Int32Array.from(blocks)));
+    });
     return sums.map((s) => ({ block: s.block, count: s.count, mean: meanOf(s.sum, s.count, info.embeddingSize) }));
   }
 
@@ -341,28 +365,34 @@ export class Context {
       const end = checkInt(`items[${i}].end`, io.end, start + 1, tokens.length);
       return { tokens, start, end };
     });
-    await callAsync(() => nc.setMonitor(layout.native));
     const lastBlock = layout.blocks.includes(info.blockCount - 1);
     const out = layout.slots.map((s) => ({ name: s.name, block: s.block, values: new Float64Array(prepared.length) }));
     const nDirs = layout.native.nDirs;
-    for (let i = 0; i < prepared.length; i++) {
-      if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'projectionMeans was aborted');
-      const it = prepared[i];
-      const logits = Uint8Array.from(it.tokens, (_, k) => (lastBlock ? (k >= it.start && k < it.end ? 1 : 0) : (k === it.tokens.length - 1 ? 1 : 0)));
-      const r = await callAsync(() => nc.evaluate({ sequences: [{ seq: 0, pos0: 0, tokens: it.tokens, logits }], clear: true, logits: 'none' }));
-      layout.slots.forEach((slot, si) => {
-        const bi = layout.blocks.indexOf(slot.block);
-        const rows = r.monitor.find((m) => m.block === slot.block);
-        if (!rows) return;
-        let sum = 0;
-        let n = 0;
-        rows.pos.forEach((p, k) => {
-          if (p >= it.start && p < it.end) { sum += rows.rows[k * nDirs + (slot.offset - bi * nDirs)]; n++; }
-        });
-        out[si].values[i] = n > 0 ? sum / n : NaN;
-      });
-    }
-    await callAsync(() => nc.setMonitor(null));
+    await this.#serial(async () => {
+      await callAsync(() => nc.setMonitor(layout.native));
+      try {
+        for (let i = 0; i < prepared.length; i++) {
+          if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'projectionMeans was aborted');
+          const it = prepared[i];
+          const logits = Uint8Array.from(it.tokens, (_, k) => (lastBlock ? (k >= it.start && k < it.end ? 1 : 0) : (k === it.tokens.length - 1 ? 1 : 0)));
+          const r = await callAsync(() => nc.evaluate({ sequences: [{ seq: 0, pos0: 0, tokens: it.tokens, logits }], clear: true, logits: 'none' }));
+          layout.slots.forEach((slot, si) => {
+            const bi = layout.blocks.indexOf(slot.block);
+            const rows = r.monitor.find((m) => m.block === slot.block);
+            if (!rows) return;
+            let sum = 0;
+            let n = 0;
+            rows.pos.forEach((p, k) => {
+              if (p >= it.start && p < it.end) { sum += rows.rows[k * nDirs + (slot.offset - bi * nDirs)]; n++; }
+            });
+            out[si].values[i] = n > 0 ? sum / n : NaN;
+          });
+        }
+      } finally {
+        // No monitor is left behind, also after an abort (a disposed context needs no reset).
+        if (!this.#disposed) await callAsync(() => nc.setMonitor(null));
+      }
+    });
     return out;
   }
 
@@ -373,7 +403,7 @@ export class Context {
     checkKeys('options', o, CONTEXT_OPTION_KEYS.logits);
     const all = optBool('options.all', o.all, false);
     const tokens = this.tokens(prompt);
-    const r = await callAsync(() => nc.evaluate({ sequences: [{ seq: 0, pos0: 0, tokens }], clear: true, logits: all ? 'all' : 'last' }));
+    const r = await this.#serial(() => callAsync(() => nc.evaluate({ sequences: [{ seq: 0, pos0: 0, tokens }], clear: true, logits: all ? 'all' : 'last' })));
     return { tokens, logits: r.logits, outputs: r.outputs };
   }
 
@@ -402,7 +432,7 @@ export class Context {
       const logits = Uint8Array.from(tokens, (_, k) => (which === 'all' || (which === 'last' && k === tokens.length - 1) ? 1 : 0));
       return { seq, pos0, tokens, logits };
     });
-    const r = await callAsync(() => nc.evaluate({ sequences: seqs, clear: !keep, logits: 'last', capture: capture ? { rows: capture } : undefined }));
+    const r = await this.#serial(() => callAsync(() => nc.evaluate({ sequences: seqs, clear: !keep, logits: 'last', capture: capture ? { rows: capture } : undefined })));
     const nv = info.vocabularySize;
     const logits = Array.from({ length: r.outputs }, (_, i) => r.logits.slice(i * nv, (i + 1) * nv));
     return { logits, captures: r.captures.map((c) => splitRows(c, info.embeddingSize)) };
@@ -416,7 +446,7 @@ export class Context {
     const nc = this.#live();
     const o = checkObject('options', options);
     checkKeys('options', o, CONTEXT_OPTION_KEYS.setLlamaControlVector);
-    if (vector === null) return callAsync(() => nc.setControlVector(null, 0, 0));
+    if (vector === null) return this.#serial(() => callAsync(() => nc.setControlVector(null, 0, 0)));
     const info = this.model.info;
     const op = toNativeOp('vector', { kind: 'add', vector, scale: o.scale, blocks: o.blocks }, info.embeddingSize, info.blockCount,
       { vector: 'vector', blocks: 'options.blocks', scale: 'options.scale' });
@@ -425,12 +455,13 @@ export class Context {
     op.blocks.forEach((b, i) => {
       for (let k = 0; k < info.embeddingSize; k++) data[b * info.embeddingSize + k] = op.scale! * op.vectors[i * info.embeddingSize + k];
     });
-    return callAsync(() => nc.setControlVector(data, op.blocks[0], op.blocks[op.blocks.length - 1]));
+    return this.#serial(() => callAsync(() => nc.setControlVector(data, op.blocks[0], op.blocks[op.blocks.length - 1])));
   }
 
   /** Counters: graph builds through the steering hook (value changes never add one), reused graphs. */
   async stats(): Promise<NativeContextStats> {
-    return callAsync(() => this.#live().stats());
+    const nc = this.#live();
+    return this.#serial(() => callAsync(() => nc.stats()));
   }
 
   /** Waits for queued work (a running generation stops at its next token), then frees the context. */
@@ -453,6 +484,10 @@ function readSampling(o: Record<string, unknown>): NativeSampling {
     repeatLastN: optInt('options.repeatLastN', o.repeatLastN, 0, 1 << 20, 64),
     seed: optInt('options.seed', o.seed, 0, 0xffffffff, 0xffffffff & Date.now()),
   };
+}
+
+function abortedSummary(promptTokens: number): NativeGenerateSummary {
+  return { stopReason: 'abort', promptTokens, generatedTokens: 0, promptMs: 0, generateMs: 0, captures: [], promptMonitor: [], graphBuilds: 0 };
 }
 
 function maskToRanges(mask: boolean[]): [number, number][] {
