@@ -1,6 +1,6 @@
 // persona-steer capture: block outputs (the residual stream after steering) for a prompt.
 import { blocksFlag, bool, choice, parse, required } from './args';
-import { COMMON_FLAGS, MODEL_FLAGS, f32, openModel, printJson } from './common';
+import { COMMON_FLAGS, MODEL_FLAGS, checkModelBlocks, f32, openModel, printJson } from './common';
 import type { Command } from './command';
 import { STEER_FLAGS, buildOps, steerSpecs } from './steer-flags';
 
@@ -31,7 +31,7 @@ export const capture: Command = {
     try {
       const steer = await buildOps(specs, s.model);
       if (steer.length > 0) s.context.setSteering(steer);
-      const r = await s.context.capture(prompt, { blocks, positions });
+      const r = await s.context.capture(prompt, { blocks: checkModelBlocks('--blocks', blocks, s.model), positions });
       const out = r.blocks.map((b) => {
         const order = Array.from(b.positions, (_, i) => i).sort((x, y) => b.positions[x] - b.positions[y]);
         return { block: b.block, positions: order.map((i) => b.positions[i]), rows: order.map((i) => Array.from(b.rows[i], f32)) };

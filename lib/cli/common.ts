@@ -4,7 +4,7 @@ import type { Context } from '../context';
 import { Model } from '../model';
 import { checkVectorFitsModel, readControlVector } from '../vector/control-vector-file';
 import type { PersonaVector } from '../vector/persona-vector';
-import { int, required, type FlagSpec, type Values } from './args';
+import { int, required, usageError, type FlagSpec, type Values } from './args';
 
 export const MODEL_FLAGS: FlagSpec = {
   model: { type: 'string', short: 'm' },
@@ -74,4 +74,13 @@ export function f32(x: number): number {
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n`);
+}
+
+/** A --blocks value checked against the loaded model, so the error names the flag. */
+export function checkModelBlocks(flag: string, blocks: number[] | 'all', model: Model): number[] | 'all' {
+  if (blocks === 'all') return blocks;
+  const n = model.info.blockCount;
+  const outside = blocks.filter((b) => b >= n);
+  if (outside.length > 0) throw usageError(`${flag}: block ${outside.join(', ')} is beyond the model's ${n} blocks (0 to ${n - 1})`);
+  return blocks;
 }

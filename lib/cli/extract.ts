@@ -4,7 +4,7 @@ import { extractPersonaVector, type ExtractionSamples, type ExtractOptions } fro
 import { readTraitSpec } from '../persona/trait-spec';
 import { writeControlVector } from '../vector/control-vector-file';
 import { blocksFlag, bool, choice, int, num, parse, required, str, usageError } from './args';
-import { COMMON_FLAGS, MODEL_FLAGS, openModel, printJson } from './common';
+import { COMMON_FLAGS, MODEL_FLAGS, checkModelBlocks, openModel, printJson } from './common';
 import type { Command } from './command';
 import { loadJudge, readJson, writeText } from './files';
 import { progressBar } from './progress';
@@ -87,6 +87,7 @@ export const extract: Command = {
     const s = await openModel(values);
     const bar = progressBar();
     try {
+      if (options.blocks !== undefined) options.blocks = checkModelBlocks('--blocks', options.blocks as number[] | 'all', s.model);
       options.signal = signal;
       options.onProgress = (e) => bar.update(PHASES[e.phase], e.done, e.total);
       const r = await extractPersonaVector(s.context, input, options);

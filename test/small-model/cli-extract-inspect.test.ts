@@ -116,6 +116,7 @@ t.test('extract and inspect refuse bad arguments with a coded one-line error', a
     [['extract', ...M, '--pairs', pairsFile, '--out', 'x.gguf', '--max-tokens', '5'], 2, /--max-tokens applies to --spec/],
     [['extract', ...M, '--pairs', path.join(dir, 'missing.json'), '--out', 'x.gguf'], 1, /ERR_BAD_FILE: .*missing\.json: cannot read \(ENOENT\)/],
     [['extract', ...M, '--pairs', path.join(dir, 'sep.svg'), '--out', 'x.gguf'], 1, /ERR_BAD_FILE: .*sep\.svg: not valid JSON/],
+    [['extract', ...M, '--pairs', pairsFile, '--out', 'x.gguf', '--blocks', '5'], 2, /--blocks: block 5 is beyond the model's 5 blocks/],
     [['inspect'], 2, /ERR_INVALID_ARG: at least one control-vector file is required/],
     [['inspect', pairsFile], 1, /^persona-steer inspect: ERR_BAD_FILE: /],
   ];

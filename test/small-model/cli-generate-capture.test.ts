@@ -114,7 +114,7 @@ t.test('generate and capture refuse bad arguments with the documented code and s
     [['generate', ...M, '-p', 'x', '--ablate', path.join(dir, 'none.gguf')], 1, /ERR_BAD_FILE/],
     [['generate', '--model', path.join(dir, 'none.gguf'), '-p', 'x'], 1, /^persona-steer generate: ERR_MODEL_LOAD: no model file at /],
     [['capture', ...M, '-p', 'x', '--positions', 'first'], 2, /--positions must be one of all, last; received "first"/],
-    [['capture', ...M, '-p', 'x', '--blocks', '9'], 2, /ERR_INVALID_ARG: options\.blocks\[0\] must be an integer in \[0, 4\]; received 9/],
+    [['capture', ...M, '-p', 'x', '--blocks', '2,9'], 2, /ERR_INVALID_ARG: --blocks: block 9 is beyond the model's 5 blocks \(0 to 4\)/],
     [['capture', ...M, '-p', 'x', '--blocks', '3-1'], 2, /--blocks must be a range low-high with low <= high/],
   ];
   for (const [args, status, re] of cases) {
