@@ -16,9 +16,7 @@ import { VectorMean, meanDifference, norm, pcaVector, separation, type Separatio
 import { modelFileHash } from './model-hash';
 import { checkFormat, sampleTokens, type PromptFormat } from './prompt-format';
 import { measureResidualNorms } from './residual-norms';
-import {
-  checkGeneration, checkPairs, generateResponses, judgePairs, type Judge, type ResponseGeneration, type ResponsePair,
-} from './responses';
+import { checkPairs, generateResponses, judgePairs, type Judge, type ResponseGeneration, type ResponsePair } from './responses';
 import { parseTraitSpec, type TraitSpec } from './trait-spec';
 
 export type ExtractionMethod = 'mean-diff' | 'pca';
@@ -136,7 +134,7 @@ export async function extractPersonaVector(context: Context, input: TraitSpec | 
     if (io.description !== undefined) description = checkString('input.description', io.description);
     pairs = checkPairs('input.samples', io.samples);
     if (o.samplesPerQuestion !== undefined) throw invalidArg('options.samplesPerQuestion', 'absent when responses are supplied (it applies to a trait spec)', o.samplesPerQuestion);
-    if (o.generation !== undefined) checkGeneration('options.generation', o.generation);
+    if (o.generation !== undefined) throw invalidArg('options.generation', 'absent when responses are supplied (it applies to a trait spec)', o.generation);
     const templated = pairs.some((p) => typeof p.positive.prompt !== 'string' || typeof p.negative.prompt !== 'string');
     // Raw-text prompts need no format; do not demand a chat template for them.
     format = templated || o.format !== undefined ? checkFormat('options.format', o.format, context.model) : 'plain';

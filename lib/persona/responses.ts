@@ -3,9 +3,9 @@
 // the user; then the optional judge keeps the pairs where the trait shows only under the positive prompt.
 import type { Context } from '../context';
 import { ErrorCodes, PersonaSteerError, invalidArg } from '../errors';
-import type { TraitSpec } from './trait-spec';
-import { checkSample, promptTokens, userText, type PromptFormat, type Sample } from './prompt-format';
-import { checkInt, checkKeys, checkObject, checkString, optBool, optInt, optNumber } from '../validate';
+import { parseTraitSpec, type TraitSpec } from './trait-spec';
+import { checkFormat, checkSample, promptTokens, userText, type PromptFormat, type Sample } from './prompt-format';
+import { checkFunction, checkInt, checkKeys, checkObject, checkSignal, checkString, optBool, optInt, optNumber } from '../validate';
 
 /** A question answered twice: once showing the trait (positive), once its opposite (negative). */
 export interface ResponsePair {
@@ -35,7 +35,8 @@ export interface ResponseGeneration {
 }
 
 export interface GenerateResponsesOptions {
-  format: PromptFormat;
+  /** Default 'chat' (an error for models without a chat template). */
+  format?: PromptFormat;
   /** Answers per (pair, question) and polarity (default 1). */
   samplesPerQuestion?: number;
   generation?: ResponseGeneration;
@@ -79,22 +80,25 @@ export async function answer(context: Context, prompt: Sample['prompt'], format:
  * prompts, samplesPerQuestion times. Order: pair, question, sample.
  */
 export async function generateResponses(context: Context, spec: TraitSpec, options: GenerateResponsesOptions): Promise<ResponsePair[]> {
+  const s = parseTraitSpec(spec);
   const o = checkObject('options', options, false);
   checkKeys('options', o, ['format', 'samplesPerQuestion', 'generation', 'signal', 'onProgress']);
+  const format = checkFormat('options.format', o.format, context.model);
   const n = optInt('options.samplesPerQuestion', o.samplesPerQuestion, 1, 10_000, 1);
   const gen = checkGeneration('options.generation', o.generation);
-  const signal = options.signal;
-  const total = spec.pairs.length * spec.extractionQuestions.length * n;
+  const signal = checkSignal('options.signal', o.signal);
+  const onProgress = checkFunction<(done: number, total: number) => void>('options.onProgress', o.onProgress);
+  const total = s.pairs.length * s.extractionQuestions.length * n;
   const out: ResponsePair[] = [];
   let seed = gen.seed;
-  for (const pair of spec.pairs) {
-    for (const question of spec.extractionQuestions) {
+  for (const pair of s.pairs) {
+    for (const question of s.extractionQuestions) {
       for (let k = 0; k < n; k++) {
         if (signal?.aborted) throw aborted('generating responses');
-        const positive = await answer(context, { system: pair.positive, user: question }, options.format, gen, seed++, signal);
-        const negative = await answer(context, { system: pair.negative, user: question }, options.format, gen, seed++, signal);
+        const positive = await answer(context, { system: pair.positive, user: question }, format, gen, seed++, signal);
+        const negative = await answer(context, { system: pair.negative, user: question }, format, gen, seed++, signal);
         out.push({ question, positive, negative });
-        options.onProgress?.(out.length, total);
+        onProgress?.(out.length, total);
       }
     }
   }
@@ -132,15 +136,21 @@ async function score(judge: Judge, question: string, text: string, name: string)
 
 /** Keeps a pair when the positive answer scores >= 50 and the negative one < 50 (Persona Vectors' rule). */
 export async function judgePairs(pairs: ResponsePair[], judge: Judge, options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<JudgedPair[]> {
+  if (typeof judge !== 'function') throw invalidArg('judge', 'a function (question, answer) => score', judge);
+  const o = checkObject('options', options);
+  checkKeys('options', o, ['signal', 'onProgress']);
+  checkSignal('options.signal', o.signal);
+  checkFunction('options.onProgress', o.onProgress);
+  const list = checkPairs('pairs', pairs);
   const out: JudgedPair[] = [];
-  for (let i = 0; i < pairs.length; i++) {
+  for (let i = 0; i < list.length; i++) {
     if (options.signal?.aborted) throw aborted('judging responses');
-    const pair = pairs[i];
+    const pair = list[i];
     const q = pair.question ?? userText(pair.positive.prompt);
     const positiveScore = await score(judge, q, pair.positive.response, `pairs[${i}].positive`);
     const negativeScore = await score(judge, pair.question ?? userText(pair.negative.prompt), pair.negative.response, `pairs[${i}].negative`);
     out.push({ pair, positiveScore, negativeScore, kept: positiveScore >= 50 && negativeScore < 50 });
-    options.onProgress?.(i + 1, pairs.length);
+    options.onProgress?.(i + 1, list.length);
   }
   return out;
 }

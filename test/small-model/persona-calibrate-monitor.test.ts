@@ -149,3 +149,13 @@ t.test("without a model response, the model's own answer is generated and screen
   const dataMean = data.reduce((a, x) => a + x, 0) / data.length;
   t.ok(Math.abs(r.samples[0].deltaP[0] - (dataMean - mean)) < 1e-4, 'dP is the dataset mean projection minus the own-answer one');
 });
+
+t.test('screening and calibration name bad arguments', async (t) => {
+  const one = [{ prompt: OPENINGS[0], response: HAPPY[0], modelResponse: SAD[0] }];
+  await t.rejects(projectionDifference(ctx, vector.select([1, 2]), one, { blocks: [3] }), /options\.blocks\[0\] must be a block the vector has \(1, 2\); received 3/);
+  await t.rejects(projectionDifference(ctx, vector, one, { blocks: [7] }), /options\.blocks\[0\] must be an integer in \[0, 4\]/);
+  await t.rejects(projectionDifference(ctx, vector, [{ prompt: OPENINGS[0] } as never]), /samples\[0\]\.response must be a non-empty string/);
+  await t.rejects(calibrateCap(ctx, vector, REFERENCE, { percentile: 101 }), /options\.percentile must be a finite number in \[0, 100\]/);
+  await t.rejects(calibrateCap(ctx, vector, []), /prompts must be a non-empty array/);
+  await t.rejects(calibrateCap(ctx, vector, REFERENCE, { bound: 'both' as never }), /options\.bound must be one of "max", "min"/);
+});

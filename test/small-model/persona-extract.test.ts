@@ -196,5 +196,8 @@ t.test('bad input names the argument', async (t) => {
   await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { method: 'svd' as never }), /options\.method must be one of "mean-diff", "pca"/);
   await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { blocks: [5] }), /options\.blocks\[0\] must be an integer in \[0, 4\]/);
   await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { samplesPerQuestion: 2 }), /options\.samplesPerQuestion must be absent/);
+  await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { generation: { maxTokens: 5 } }), /options\.generation must be absent/);
+  await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: [{ positive: { prompt: { user: 'q' }, response: 'a' }, negative: { prompt: 'q', response: 'b' } }] }),
+    { code: ErrorCodes.CHAT_TEMPLATE }, 'a { system, user } prompt needs a format on a model without a template');
   await t.rejects(extractPersonaVector(ctx, { name: 'x', description: 'y', pairs: [], extractionQuestions: ['q'] } as never), { code: ErrorCodes.BAD_SPEC });
 });
