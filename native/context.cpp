@@ -443,8 +443,9 @@ Napi::Value ContextWrap::stats(const Napi::CallbackInfo & info) {
 // dispose() → Promise<void>: aborts a running generation, waits for queued work, frees.
 Napi::Value ContextWrap::dispose(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    auto deferred = Napi::Promise::Deferred::New(env);
     if (disposed_ || !thread_) {
+        // Created only here: a deferred that is never settled pins its promise (and a handle) forever.
+        auto deferred = Napi::Promise::Deferred::New(env);
         deferred.Resolve(env.Undefined());
         return deferred.Promise();
     }
