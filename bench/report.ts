@@ -84,8 +84,10 @@ export function directionsSvg(results: PairResult[], caption: string): string {
   const B = 60;
   const xs = [...new Set(rs.map((r) => r.param!.value))].sort((a, b) => a - b);
   const ys = rs.flatMap((r) => [overheadPercent(r.ratio), ...(r.cpu ? [overheadPercent(r.cpu.ratio)] : [])]);
-  const yMax = Math.max(5, Math.ceil(Math.max(...ys, 0) / 5) * 5);
-  const yMin = Math.min(0, Math.floor(Math.min(...ys, 0) / 5) * 5);
+  const span = Math.max(...ys, 5) - Math.min(...ys, 0);
+  const step = span > 40 ? 10 : span > 12 ? 5 : 2;
+  const yMax = Math.ceil(Math.max(...ys, step) / step) * step;
+  const yMin = Math.floor(Math.min(...ys, 0) / step) * step;
   const lx = (x: number) => L + (xs.length <= 1 ? 0 : (Math.log2(x) - Math.log2(xs[0])) / (Math.log2(xs[xs.length - 1]) - Math.log2(xs[0]))) * (W - L - R);
   const ly = (y: number) => T + ((yMax - y) / (yMax - yMin)) * (H - T - B);
   const colors = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
@@ -94,7 +96,6 @@ export function directionsSvg(results: PairResult[], caption: string): string {
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   parts.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">Decode overhead vs clamp directions (every block)</text>`);
-  const step = yMax - yMin > 40 ? 10 : 5;
   for (let y = yMin; y <= yMax; y += step) {
     parts.push(`<line x1="${L}" y1="${ly(y)}" x2="${W - R}" y2="${ly(y)}" stroke="#ddd"/>`);
     parts.push(`<text x="${L - 6}" y="${ly(y) + 4}" text-anchor="end">${y}%</text>`);

@@ -39,6 +39,13 @@ export const benchCase: BenchCase = {
   async create(env, key) {
     const bin = llamaBenchPath(env.root);
     if (!fs.existsSync(bin)) return { skip: 'llama-bench is not built (node scripts/build-llama-bench.mjs, ~3-6 min on 2 cores)' };
+    if (env.opts.gpuLayers !== 0) {
+      // `--list-devices` prints "(none)" when only the CPU backend is linked in.
+      const devices = await new Promise<string>((resolve) => execFile(bin, ['--list-devices'], (_e, out) => resolve(String(out))));
+      if (/\(none\)/.test(devices)) {
+        return { skip: 'llama-bench was linked with a CPU-only build; on GPU it would not compare like with like (build it against the CUDA build folder)' };
+      }
+    }
     const { model, path: file } = await env.model(key);
     const n = decodeTokensFor(env.opts.decodeTokens, model.info.embeddingSize);
     const p = env.opts.promptTokens;
