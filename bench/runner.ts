@@ -279,7 +279,7 @@ async function main(): Promise<void> {
   if (flags.has('json-out')) fs.writeFileSync(String(flags.get('json-out')), JSON.stringify(doc, null, 2) + '\n');
   if (flags.has('svg')) {
     if (results.some((r) => r.id === 'scaling-directions')) {
-      fs.writeFileSync(String(flags.get('svg')), directionsSvg(results, `${machine.cpu}, ${opts.threads} threads, ${new Date().toISOString().slice(0, 10)}; ratio of medians, ${opts.rounds} rounds`));
+      fs.writeFileSync(String(flags.get('svg')), directionsSvg(results, `${machine.cpu}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}, ${new Date().toISOString().slice(0, 10)}; medians of ${opts.rounds} rounds; solid: wall clock, dashed: CPU time`));
       log(`wrote ${flags.get('svg')}`);
     } else log('--svg: no scaling-directions results to chart');
   }

@@ -18,12 +18,26 @@ export const benchCase: BenchCase = {
     const blocks = range(0, model.info.blockCount);
     steered.setSteering([add(unitVectors(1, model.info.embeddingSize, env.opts.seed)[0], 2, blocks)]);
     const prompt = promptTokens(model, 8, env.opts.seed);
+    // The same addition through llama.cpp's own control vector (one ggml_add per block; it cannot
+    // touch block 0), against persona-steer's add on the same blocks.
+    const vec = unitVectors(1, model.info.embeddingSize, env.opts.seed)[0];
+    const upper = range(1, model.info.blockCount - 1);
+    const cvec = await createContext(env, model);
+    await cvec.setLlamaControlVector(vec, { scale: 2, blocks: upper });
+    const ours = await createContext(env, model);
+    ours.setSteering([add(vec, 2, upper)]);
     return [{
       id: this.id, title: this.title, model: key, metric: 'decode tok/s', target: 0.98,
       baseline: { label: 'unsteered', run: () => decodeRun(plain, prompt, n) },
       candidate: { label: `add x ${blocks.length} blocks`, run: () => decodeRun(steered, prompt, n) },
       notes: [`${n} tokens per run`],
       dispose: disposeAll(plain, steered),
+    }, {
+      id: 'decode-add-vs-cvec', title: "decode: add vs llama.cpp's control vector (blocks 1..n-1)", model: key, metric: 'decode tok/s',
+      baseline: { label: `llama_set_adapter_cvec x ${upper.length} blocks`, run: () => decodeRun(cvec, prompt, n) },
+      candidate: { label: `add x ${upper.length} blocks`, run: () => decodeRun(ours, prompt, n) },
+      notes: ['the floor for an addition: one ggml_add per block'],
+      dispose: disposeAll(cvec, ours),
     }];
   },
 };
