@@ -153,6 +153,8 @@ export interface NativeAddon {
   }): Promise<NativeContext>;
   systemInfo(): { llamaSystemInfo: string; supportsGpuOffload: boolean; supportsMmap: boolean; devices: { name: string; description: string }[] };
   compilePlan(plan: NativePlan, nEmbd: number, nLayer: number): NativeCompiledPlan;
+  /** Stops and frees every context and load of this thread's environment (run at process 'exit'). */
+  shutdown(): void;
   llamaCppVersion: string;
 }
 
@@ -194,7 +196,13 @@ export function loadAddon(candidates: string[]): NativeAddon {
 }
 
 export function native(): NativeAddon {
-  cached ??= loadAddon(addonCandidates());
+  if (!cached) {
+    const addon = loadAddon(addonCandidates());
+    // process.exit() runs C++ static destructors at once; a context thread still inside llama.cpp
+    // then crashes the process. 'exit' listeners run before that: stop those threads first.
+    process.once('exit', () => addon.shutdown?.());
+    cached = addon;
+  }
   return cached;
 }
 

@@ -61,6 +61,13 @@ Napi::Value compile_plan_js(const Napi::CallbackInfo & info) {
     return o;
 }
 
+// shutdown(): called from process 'exit' (lib/native.ts). Stops and frees every context and load
+// of this environment before process.exit() reaches the C++ static destructors.
+Napi::Value shutdown(const Napi::CallbackInfo & info) {
+    EnvState::get(info.Env()).teardown_all();
+    return info.Env().Undefined();
+}
+
 }  // namespace
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
@@ -76,6 +83,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
     exports.Set("createContext", Napi::Function::New(env, ContextWrap::create, "createContext"));
     exports.Set("systemInfo", Napi::Function::New(env, system_info, "systemInfo"));
     exports.Set("compilePlan", Napi::Function::New(env, compile_plan_js, "compilePlan"));
+    exports.Set("shutdown", Napi::Function::New(env, shutdown, "shutdown"));
     exports.Set("llamaCppVersion", Napi::String::New(env, "80fb11ac73e66d89eae2c6a91d8a77428fa733ed"));
     return exports;
 }

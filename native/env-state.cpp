@@ -61,6 +61,11 @@ void EnvState::op_finished() {
     if (pending_ > 0 && --pending_ == 0) tsfn_.Unref(env_);
 }
 
+void EnvState::teardown_all() {
+    std::vector<Resource *> all(resources_.begin(), resources_.end());
+    for (Resource * r : all) r->teardown();
+}
+
 void EnvState::cleanup(void * self) {
     auto * st = static_cast<EnvState *>(self);
     st->closing_ = true;

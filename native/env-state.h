@@ -31,6 +31,11 @@ public:
     void op_started();
     void op_finished();
 
+    // JS thread: stop every context thread and load thread of this environment and free their
+    // native memory now (process 'exit': process.exit() runs C++ static destructors while such
+    // threads could still be inside llama.cpp). Handles stay registered; teardown is idempotent.
+    void teardown_all();
+
     void add(Resource * r) { resources_.insert(r); }
     void remove(Resource * r) { resources_.erase(r); }
     bool closing() const { return closing_; }
