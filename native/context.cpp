@@ -51,6 +51,7 @@ struct EvalResult {
 
 struct ContextInit {
     uint32_t n_ctx = 0, n_batch = 0;
+    int64_t bytes = 0;
 };
 
 }  // namespace
@@ -87,7 +88,9 @@ Napi::Value ContextWrap::create(const Napi::CallbackInfo & info) {
     params.n_threads = get_int(env, opts, "threads", 0);
     params.n_threads_batch = params.n_threads;
     params.no_perf = false;
-    params.kv_unified = true;
+    // A unified cache only when sequences share it: with it llama.cpp validates every batch against
+    // all 256 possible sequences, a fixed cost per decode that dominates small models.
+    params.kv_unified = params.n_seq_max > 1;
     if (params.n_threads <= 0) {
         params.n_threads = (int32_t) std::max(1u, std::thread::hardware_concurrency());
         params.n_threads_batch = params.n_threads;
@@ -106,13 +109,17 @@ Napi::Value ContextWrap::create(const Napi::CallbackInfo & info) {
             }
             self->ctx_ = ctx;
             self->steer_ = std::make_unique<SteerSession>(ctx, llama_model_n_embd(model), llama_model_n_layer(model));
-            return ContextInit{llama_n_ctx(ctx), llama_n_batch(ctx)};
+            // What a context costs beyond its model: the KV cache (K and V in F16 for every block)
+            // and about 1 MB of graph buffers and thread, so V8 feels contexts left to the GC.
+            const int64_t n_head = std::max<int64_t>(1, llama_model_n_head(model));
+            const int64_t n_embd_kv = (int64_t) llama_model_n_embd(model) * llama_model_n_head_kv(model) / n_head;
+            const int64_t bytes = (int64_t) llama_n_ctx(ctx) * llama_model_n_layer(model) * 2 * n_embd_kv * 2 + (1 << 20);
+            return ContextInit{llama_n_ctx(ctx), llama_n_batch(ctx), bytes};
         },
         [self, obj_ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(obj))](Napi::Env env, ContextInit & r) -> Napi::Value {
             self->n_ctx_ = r.n_ctx;
             self->n_batch_ = r.n_batch;
-            // KV cache and compute buffers: a rough size so V8 feels the memory pressure.
-            self->external_bytes_ = (int64_t) r.n_ctx * 1024;
+            self->external_bytes_ = r.bytes;
             Napi::MemoryManagement::AdjustExternalMemory(env, self->external_bytes_);
             Napi::Value v = obj_ref->Value();
             obj_ref->Reset();
