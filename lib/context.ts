@@ -236,10 +236,12 @@ export class Context {
       : toNativePlan(o.steer as SteeringPlan, info.embeddingSize, info.blockCount, 'options.steer');
     if (steer !== undefined) call(() => nc.setSteering(steer));
 
-    const stream = new GenerationStream(stops, layout, info.embeddingSize, (onToken) => this.#serialJob(async () => {
-      // Disposed while waiting for its turn: it ends like a generation stopped by dispose().
-      if (this.#disposed) return { promise: Promise.resolve(abortedSummary(tokens.length)), abort: () => undefined };
+    const stream = new GenerationStream(stops, layout, info.embeddingSize, (onToken, aborted) => this.#serialJob(async () => {
+      // Aborted, or disposed, before its turn: it ends as a stopped generation, with no native work.
+      const stopped = () => this.#disposed || aborted();
+      if (stopped()) return { promise: Promise.resolve(abortedSummary(tokens.length)), abort: () => undefined };
       await callAsync(() => nc.setMonitor(layout ? layout.native : null));
+      if (stopped()) return { promise: Promise.resolve(abortedSummary(tokens.length)), abort: () => undefined };
       const job = call(() => nc.generate({
         tokens, maxTokens, sampling, stopAtEog, capture: captureRows ? { rows: captureRows } : undefined,
       }, onToken));

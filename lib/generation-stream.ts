@@ -66,12 +66,14 @@ export class GenerationStream implements AsyncIterable<TokenEvent> {
 
   /** @internal */
   constructor(stops: string[], private readonly layout: MonitorLayout | null, private readonly nEmbd: number,
-    start: (onToken: (t: number, b: Uint8Array, m: Float32Array | null) => void) => Promise<{ promise: Promise<NativeGenerateSummary>; abort(): void }>) {
+    start: (onToken: (t: number, b: Uint8Array, m: Float32Array | null) => void, aborted: () => boolean) =>
+      Promise<{ promise: Promise<NativeGenerateSummary>; abort(): void }>) {
     this.#stops = stops;
     this.#maxStop = stops.reduce((m, s) => Math.max(m, s.length), 0);
     this.result = (async () => {
       try {
-        const job = await start((t, b, m) => this.#onToken(t, b, m));
+        // `aborted` lets a start that runs later (queued behind other work) skip the native call.
+        const job = await start((t, b, m) => this.#onToken(t, b, m), () => this.#abortRequested || this.#stopped !== null);
         this.#nativeAbort = job.abort;
         if (this.#abortRequested || this.#stopped) job.abort();
         const summary = await job.promise;
