@@ -6,6 +6,7 @@ import type { MonitorEntry, Projection } from '../monitor';
 import type { BlockSpec } from '../steering';
 import { checkKeys, checkObject, checkString } from '../validate';
 import { PersonaVector } from '../vector/persona-vector';
+import { resolveBlocks } from './steer';
 
 /**
  * A monitor entry for generate({ monitor: [...] }): named after the vector's trait (else "persona"),
@@ -16,7 +17,8 @@ export function monitorVector(vector: PersonaVector, options: { name?: string; b
   const o = checkObject('options', options);
   checkKeys('options', o, ['name', 'blocks']);
   const name = o.name === undefined ? vector.metadata.trait ?? 'persona' : checkString('options.name', o.name);
-  const blocks = (o.blocks as BlockSpec | undefined) ?? [...(vector.metadata.recommendedBlocks ?? vector.blocks)];
+  // Checked here, by this option's name (not later as options.monitor[i].blocks in generate).
+  const blocks = resolveBlocks('options.blocks', vector, o.blocks);
   return { name, vector, blocks };
 }
 

@@ -37,7 +37,7 @@ function checkVector(name: string, v: unknown): PersonaVector {
 }
 
 /** Blocks an op uses: explicit, else the recommended blocks, else every block of the vector. */
-function resolveBlocks(name: string, v: PersonaVector, spec: unknown): number[] {
+export function resolveBlocks(name: string, v: PersonaVector, spec: unknown): number[] {
   let list: unknown[];
   if (spec === undefined) list = [...(v.metadata.recommendedBlocks ?? v.blocks)];
   else if (spec === 'all') list = [...v.blocks];
