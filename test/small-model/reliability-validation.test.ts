@@ -18,7 +18,7 @@ let E: number;
 let V: number;
 t.before(async () => {
   model = await Model.load(requireModel(stories260K), { gpuLayers });
-  ctx = await model.createContext({ contextSize: 256, threads: 2 });
+  ctx = await model.createContext({ contextSize: 256, threads: 1 });
   E = model.info.embeddingSize;
   V = model.info.vocabularySize;
 });
@@ -245,7 +245,7 @@ t.test('bad positional arguments give typed errors naming the argument', async (
 t.test('after every rejected call the context still generates the same text', async (t) => {
   // Validation happens before any side effect: none of the failed calls above left steering,
   // a monitor or a control vector behind.
-  const fresh = await model.createContext({ contextSize: 256, threads: 2 });
+  const fresh = await model.createContext({ contextSize: 256, threads: 1 });
   const want = await fresh.complete([1], { greedy: true, maxTokens: 24 });
   await fresh.dispose();
   const got = await ctx.complete([1], { greedy: true, maxTokens: 24 });
