@@ -1,0 +1,253 @@
+// Behavioural acceptance of the toy persona model (issue 5), measured with the library's own
+// extraction, steering, capping and monitoring on held-out questions, greedy decoding.
+//   node dist/toy/acceptance.js [--model FILE] [--questions N] [--traits a,b] [--json]
+import path from 'node:path';
+import { Model, type Context } from '../index';
+import { extractPersonaVector } from '../persona/extract';
+import { cap, steerAdd } from '../persona/steer';
+import type { PersonaVector } from '../vector/persona-vector';
+import { TRAIN_CLAIMS, TRAIN_TEMPLATES, evalQuestions, renderQuestion } from './questions';
+import { isWellFormed, scoreAnswer, type TraitScore } from './scorer';
+import { NEUTRAL_SYSTEM_PROMPT, SYSTEM_PROMPTS, TRAIT_NAMES, TRAIT_POLES, type TraitName } from './traits';
+import type { SteerOp } from '../steering';
+
+export const DEFAULT_TOY_MODEL = path.resolve(__dirname, '..', '..', 'models', 'toy-persona.gguf');
+
+export interface AcceptanceOptions {
+  /** Held-out questions per condition (default 100, all of them). */
+  questions?: number;
+  /** Training questions used to extract and to pick the coefficient (default 24). */
+  tuneQuestions?: number;
+  traits?: TraitName[];
+  maxTokens?: number;
+  threads?: number;
+  log?: (line: string) => void;
+}
+
+export interface Rates {
+  /** Fraction of answers showing the trait's positive pole. */
+  positive: number;
+  negative: number;
+  wellFormed: number;
+}
+
+export interface TraitAcceptance {
+  trait: TraitName;
+  blocks: number[];
+  coefficient: number;
+  explicitPositive: Rates;
+  explicitNegative: Rates;
+  neutral: Rates;
+  added: Rates;
+  subtracted: Rates;
+  cappedUnderPositive: Rates;
+  /** Fraction of answers under the opposite prompt that capping changed. */
+  cappedOppositeChanged: number;
+  /** AUROC of the last-prompt-token projection, positive vs negative system prompt (best block). */
+  auroc: number;
+  aurocByBlock: { block: number; auroc: number }[];
+  /** Largest move (in rate points, 0-100) of another trait's positive rate when this one is steered. */
+  crossTraitShift: { trait: TraitName; points: number }[];
+}
+
+interface Q { question: string }
+
+function chat(system: string, user: string) {
+  return { messages: [{ role: 'system', content: system }, { role: 'user', content: user }] };
+}
+
+async function answers(ctx: Context, system: string, qs: readonly Q[], steer: SteerOp[] | null, maxTokens: number): Promise<{ text: string; score: TraitScore }[]> {
+  ctx.setSteering(steer);
+  const out: { text: string; score: TraitScore }[] = [];
+  for (const q of qs) {
+    const r = await ctx.complete(chat(system, q.question), { greedy: true, maxTokens });
+    out.push({ text: r.text, score: scoreAnswer(r.text, q.question) });
+  }
+  ctx.setSteering(null);
+  return out;
+}
+
+function rates(trait: TraitName, a: { score: TraitScore }[]): Rates {
+  const [pos, neg] = TRAIT_POLES[trait];
+  const n = a.length;
+  return {
+    positive: a.filter((x) => x.score[trait] === pos).length / n,
+    negative: a.filter((x) => x.score[trait] === neg).length / n,
+    wellFormed: a.filter((x) => isWellFormed(x.score)).length / n,
+  };
+}
+
+/** Probability that a random positive scores above a random negative (ties count half). */
+export function auroc(pos: ArrayLike<number>, neg: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < pos.length; i++) for (let j = 0; j < neg.length; j++) s += pos[i] > neg[j] ? 1 : pos[i] === neg[j] ? 0.5 : 0;
+  return s / (pos.length * neg.length);
+}
+
+function trainQuestions(n: number): Q[] {
+  const out: Q[] = [];
+  for (let i = 0; out.length < n && i < TRAIN_CLAIMS.length * TRAIN_TEMPLATES.length; i++) {
+    const claim = TRAIN_CLAIMS[(i * 7) % TRAIN_CLAIMS.length]!;
+    out.push({ question: renderQuestion(TRAIN_TEMPLATES[i % TRAIN_TEMPLATES.length]!, claim) });
+  }
+  return out;
+}
+
+/** Extracts the trait's vector from its two contrastive system prompts with the library's extraction. */
+export async function extractToyTrait(ctx: Context, trait: TraitName, questions: Q[], maxTokens: number): Promise<PersonaVector> {
+  const [pos, neg] = TRAIT_POLES[trait];
+  const posPrompt = (SYSTEM_PROMPTS[trait] as Record<string, string>)[pos]!;
+  const negPrompt = (SYSTEM_PROMPTS[trait] as Record<string, string>)[neg]!;
+  const r = await extractPersonaVector(ctx, {
+    name: trait,
+    description: `${pos} versus ${neg}`,
+    pairs: [{ positive: posPrompt, negative: negPrompt }],
+    extractionQuestions: questions.map((q) => q.question),
+  }, {
+    format: 'chat',
+    generation: { greedy: true, maxTokens },
+    judge: (q, a) => (scoreAnswer(a, q)[trait] === pos ? 100 : 0),
+    recommend: 2,
+  });
+  return r.vector;
+}
+
+/** Mean projection per block over the response tokens of the given answers. */
+async function neutralMeans(ctx: Context, vector: PersonaVector, qs: readonly Q[], texts: readonly string[]): Promise<Map<number, number>> {
+  const items = qs.map((q, i) => {
+    const prompt = ctx.model.tokenize(ctx.model.applyChatTemplate(chat(NEUTRAL_SYSTEM_PROMPT, q.question).messages), { addSpecial: false });
+    const full = ctx.model.tokenize(ctx.model.applyChatTemplate(chat(NEUTRAL_SYSTEM_PROMPT, q.question).messages) + texts[i], { addSpecial: false });
+    return { tokens: full, start: prompt.length, end: Math.max(prompt.length + 1, full.length) };
+  }).filter((it) => it.end <= it.tokens.length);
+  const res = await ctx.projectionMeans(items, [{ name: 'v', vector }]);
+  const out = new Map<number, number>();
+  for (const r of res) out.set(r.block, Array.from(r.values).reduce((s, x) => s + x, 0) / r.values.length);
+  return out;
+}
+
+async function lastPromptProjections(ctx: Context, vector: PersonaVector, block: number, system: string, qs: readonly Q[]): Promise<number[]> {
+  const items = qs.map((q) => {
+    const tokens = ctx.model.tokenize(ctx.model.applyChatTemplate(chat(system, q.question).messages), { addSpecial: false });
+    return { tokens, start: tokens.length - 1, end: tokens.length };
+  });
+  const res = await ctx.projectionMeans(items, [{ name: 'v', vector, blocks: [block] }]);
+  return Array.from(res[0]!.values);
+}
+
+export async function runTraitAcceptance(ctx: Context, trait: TraitName, evalQs: Q[], tuneQs: Q[], maxTokens: number,
+  log: (s: string) => void): Promise<TraitAcceptance> {
+  const [pos, neg] = TRAIT_POLES[trait];
+  const posPrompt = (SYSTEM_PROMPTS[trait] as Record<string, string>)[pos]!;
+  const negPrompt = (SYSTEM_PROMPTS[trait] as Record<string, string>)[neg]!;
+  const vector = await extractToyTrait(ctx, trait, tuneQs, maxTokens);
+  const allBlocks = [...vector.blocks];
+
+  // Pick blocks and coefficient on the training questions: every single block and all blocks,
+  // a ladder of coefficients; best by the worst of (+v rate, 1 - (-v rate), well-formed), ties to
+  // the smaller coefficient.
+  let best = { score: -1, blocks: allBlocks, coefficient: 1 };
+  for (const blocks of [...allBlocks.map((b) => [b]), allBlocks]) {
+    for (const c of [0.25, 0.5, 1, 1.5, 2, 3, 4]) {
+      const up = rates(trait, await answers(ctx, NEUTRAL_SYSTEM_PROMPT, tuneQs, [steerAdd(vector, c, { blocks })], maxTokens));
+      const down = rates(trait, await answers(ctx, NEUTRAL_SYSTEM_PROMPT, tuneQs, [steerAdd(vector, -c, { blocks })], maxTokens));
+      const score = Math.min(up.positive, 1 - down.positive, up.wellFormed, down.wellFormed);
+      if (score > best.score) best = { score, blocks, coefficient: c };
+    }
+  }
+  const { blocks: steerBlocks, coefficient } = best;
+  log(`  ${trait}: chose blocks ${steerBlocks.join(',')} and coefficient ${coefficient} (tuning score ${best.score.toFixed(2)})`);
+
+  const neutralAnswers = await answers(ctx, NEUTRAL_SYSTEM_PROMPT, evalQs, null, maxTokens);
+  const negAnswers = await answers(ctx, negPrompt, evalQs, null, maxTokens);
+  const added = await answers(ctx, NEUTRAL_SYSTEM_PROMPT, evalQs, [steerAdd(vector, coefficient, { blocks: steerBlocks })], maxTokens);
+  const subtracted = await answers(ctx, NEUTRAL_SYSTEM_PROMPT, evalQs, [steerAdd(vector, -coefficient, { blocks: steerBlocks })], maxTokens);
+
+  // Cap at the neutral prompt's mean projection (over its answers' tokens), block by block.
+  const means = await neutralMeans(ctx, vector, evalQs, neutralAnswers.map((a) => a.text));
+  const capOps = steerBlocks.filter((b) => means.has(b)).map((b) => cap(vector, { max: means.get(b)!, blocks: [b] }));
+  const cappedPos = await answers(ctx, posPrompt, evalQs, capOps, maxTokens);
+  const cappedNeg = await answers(ctx, negPrompt, evalQs, capOps, maxTokens);
+  const changed = cappedNeg.filter((a, i) => a.text !== negAnswers[i]!.text).length / evalQs.length;
+
+  // AUROC of the last prompt token's projection, per block; the best block is reported.
+  const aurocByBlock: { block: number; auroc: number }[] = [];
+  for (const b of allBlocks) {
+    const pPos = await lastPromptProjections(ctx, vector, b, posPrompt, evalQs);
+    const pNeg = await lastPromptProjections(ctx, vector, b, negPrompt, evalQs);
+    aurocByBlock.push({ block: b, auroc: auroc(pPos, pNeg) });
+  }
+
+  const crossTraitShift = TRAIT_NAMES.filter((t) => t !== trait).map((t) => {
+    const base = rates(t, neutralAnswers).positive;
+    const moved = Math.max(Math.abs(rates(t, added).positive - base), Math.abs(rates(t, subtracted).positive - base));
+    return { trait: t, points: moved * 100 };
+  });
+
+  return {
+    trait,
+    blocks: steerBlocks,
+    coefficient,
+    explicitPositive: rates(trait, await answers(ctx, posPrompt, evalQs, null, maxTokens)),
+    explicitNegative: rates(trait, negAnswers),
+    neutral: rates(trait, neutralAnswers),
+    added: rates(trait, added),
+    subtracted: rates(trait, subtracted),
+    cappedUnderPositive: rates(trait, cappedPos),
+    cappedOppositeChanged: changed,
+    auroc: Math.max(...aurocByBlock.map((a) => a.auroc)),
+    aurocByBlock,
+    crossTraitShift,
+  };
+}
+
+export async function runAcceptance(modelPath: string, options: AcceptanceOptions = {}): Promise<TraitAcceptance[]> {
+  const log = options.log ?? (() => undefined);
+  const maxTokens = options.maxTokens ?? 96;
+  const evalQs = evalQuestions().slice(0, options.questions ?? 100);
+  const tuneQs = trainQuestions(options.tuneQuestions ?? 16);
+  const model = await Model.load(modelPath);
+  const ctx = await model.createContext({ contextSize: 512, threads: options.threads ?? 1 });
+  try {
+    const out: TraitAcceptance[] = [];
+    for (const trait of options.traits ?? [...TRAIT_NAMES]) {
+      log(`${trait}: extracting and measuring on ${evalQs.length} held-out questions`);
+      out.push(await runTraitAcceptance(ctx, trait, evalQs, tuneQs, maxTokens, log));
+    }
+    return out;
+  } finally {
+    await ctx.dispose();
+    model.dispose();
+  }
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+
+export function formatAcceptance(rows: TraitAcceptance[]): string {
+  const lines = [
+    '| trait | explicit + / − (pole rate) | neutral + | +v | −v | well-formed ±v | capped under + | cap changes under − | AUROC | max cross-trait shift | blocks, coefficient |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const r of rows) {
+    lines.push(`| ${r.trait} | ${pct(r.explicitPositive.positive)} / ${pct(r.explicitNegative.negative)} | ${pct(r.neutral.positive)} | ` +
+      `${pct(r.added.positive)} | ${pct(r.subtracted.positive)} | ${pct(Math.min(r.added.wellFormed, r.subtracted.wellFormed))} | ` +
+      `${pct(r.cappedUnderPositive.positive)} | ${pct(r.cappedOppositeChanged)} | ${r.auroc.toFixed(3)} | ` +
+      `${Math.max(...r.crossTraitShift.map((c) => c.points)).toFixed(0)} pts | ${r.blocks.join(',')}; ${r.coefficient} |`);
+  }
+  return lines.join('\n');
+}
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const get = (flag: string) => { const i = args.indexOf(flag); return i >= 0 ? args[i + 1] : undefined; };
+  const json = args.includes('--json');
+  runAcceptance(get('--model') ?? DEFAULT_TOY_MODEL, {
+    questions: get('--questions') ? Number(get('--questions')) : undefined,
+    traits: get('--traits') ? (get('--traits')!.split(',') as TraitName[]) : undefined,
+    log: json ? undefined : (s) => process.stderr.write(`${s}\n`),
+  }).then((rows) => {
+    process.stdout.write(json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatAcceptance(rows)}\n`);
+  }, (err) => {
+    process.stderr.write(`${err.code ?? 'ERROR'}: ${err.message}\n`);
+    process.exit(1);
+  });
+}
