@@ -1,21 +1,112 @@
-// persona-steer demo: a placeholder. The demo (a toy chat model with persona vectors, lib/toy and
-// models/toy-persona.gguf) is being built by another engineer, who owns this file from here on.
+// persona-steer demo: the main job on the project's own toy chat model, with no download.
+// Extracts a trait's persona vector, then answers the same held-out questions four ways: the
+// neutral assistant, with the vector added, subtracted, and with the trait capped while the
+// system prompt pushes it, printing the monitored projection of each answer.
 import { ErrorCodes, PersonaSteerError } from '../errors';
+import { Model, type Context } from '../index';
+import { cap, steerAdd } from '../persona/steer';
+import type { SteerOp } from '../steering';
+import { DEFAULT_TOY_MODEL, chooseSteering, extractToyTrait, trainQuestions } from '../toy/acceptance';
+import { evalQuestions } from '../toy/questions';
+import { scoreAnswer } from '../toy/scorer';
+import { NEUTRAL_SYSTEM_PROMPT, SYSTEM_PROMPTS, TRAIT_NAMES, TRAIT_POLES, type TraitName } from '../toy/traits';
+import { choice, int, parse, str } from './args';
 import type { Command } from './command';
+import { printJson } from './common';
+
+const FLAGS = {
+  trait: { type: 'string' },
+  model: { type: 'string' },
+  questions: { type: 'string' },
+  threads: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+interface Row { condition: string; system: string; question: string; answer: string; pole: string | null; projection: number }
 
 export const demo: Command = {
   name: 'demo',
-  summary: 'a guided demo on a toy persona model (not available yet)',
-  usage: `persona-steer demo
+  summary: 'the main job on the built-in toy chat model: extract, add, subtract, cap, monitor',
+  usage: `persona-steer demo [--trait cheerful|sycophantic|pirate] [--questions N] [--model FILE] [--json]
 
-  Not available yet: the demo and its toy model (models/toy-persona.gguf) are still being built.
-  Fails with ERR_UNAVAILABLE.
+  Extracts the trait's persona vector from the toy model's contrastive system prompts
+  (models/toy-persona.gguf, the project's own model), picks a block and coefficient on training
+  questions, then answers held-out questions as: the neutral assistant; +vector; -vector; and
+  with the trait capped at the neutral mean while the system prompt pushes the trait. Each answer
+  shows the pole the scorer sees and the mean projection on the vector (monitored in-graph).
+  Default trait: pirate. Default questions: 3.
 `,
   async run(argv) {
-    if (argv.includes('--help') || argv.includes('-h')) {
+    const { values } = parse('demo', argv, FLAGS);
+    if (values.help) {
       process.stdout.write(this.usage);
       return 0;
     }
-    throw new PersonaSteerError(ErrorCodes.UNAVAILABLE, 'the demo is not available yet: its toy model (models/toy-persona.gguf) is still being built');
+    const trait = (choice(values, 'trait', TRAIT_NAMES) ?? 'pirate') as TraitName;
+    const nq = int(values, 'questions', 1, 100) ?? 3;
+    const threads = int(values, 'threads', 0, 256) ?? 1;
+    const file = str(values, 'model') ?? DEFAULT_TOY_MODEL;
+    const json = values.json === true;
+    const say = (s: string) => { if (!json) process.stdout.write(`${s}\n`); };
+
+    const t0 = Date.now();
+    const model = await Model.load(file).catch((e: PersonaSteerError) => {
+      throw new PersonaSteerError(ErrorCodes.MODEL_LOAD, `the toy model could not be loaded from ${file}: ${e.message}`);
+    });
+    const ctx = await model.createContext({ contextSize: 512, threads });
+    try {
+      const [pos, neg] = TRAIT_POLES[trait];
+      const tune = trainQuestions(12);
+      say(`Extracting the "${trait}" vector (${pos} vs ${neg}) from the toy model's system prompts...`);
+      const vector = await extractToyTrait(ctx, trait, tune, 96);
+      const { blocks, coefficient } = await chooseSteering(ctx, trait, vector, tune.slice(0, 6), 96);
+      say(`  blocks ${blocks.join(', ')}, coefficient ${coefficient} (picked on training questions)\n`);
+
+      const monitorBlock = blocks[blocks.length - 1]!;
+      const monitor = [{ name: trait, vector, blocks: [monitorBlock] }];
+      const questions = evalQuestions().slice(0, nq).map((q) => q.question);
+      const pushing = (SYSTEM_PROMPTS[trait] as Record<string, string>)[pos]!;
+      const neutralProjections: number[] = [];
+      const rows: Row[] = [];
+      const ask = async (condition: string, system: string, steer: SteerOp[] | null) => {
+        for (const question of questions) {
+          const r = await answer(ctx, system, question, steer, monitor);
+          if (condition === 'neutral') neutralProjections.push(r.projection);
+          rows.push({ condition, system, question, ...r, pole: scoreAnswer(r.answer, question)[trait] });
+        }
+      };
+      await ask('neutral', NEUTRAL_SYSTEM_PROMPT, null);
+      await ask(`+${coefficient}·v`, NEUTRAL_SYSTEM_PROMPT, [steerAdd(vector, coefficient, { blocks })]);
+      await ask(`-${coefficient}·v`, NEUTRAL_SYSTEM_PROMPT, [steerAdd(vector, -coefficient, { blocks })]);
+      const tau = neutralProjections.reduce((s, x) => s + x, 0) / neutralProjections.length;
+      await ask(`"${pushing}" uncapped`, pushing, null);
+      await ask(`"${pushing}" capped at ${tau.toFixed(2)}`, pushing, [cap(vector, { max: tau, blocks: [monitorBlock] })]);
+
+      if (json) {
+        printJson({ trait, blocks, coefficient, capThreshold: tau, monitorBlock, seconds: (Date.now() - t0) / 1000, rows });
+      } else {
+        for (const q of questions) {
+          say(`Q: ${q}`);
+          for (const r of rows.filter((x) => x.question === q)) {
+            say(`  [${r.condition}] projection ${r.projection.toFixed(2)}, ${r.pole ?? 'unclear'}`);
+            say(`    ${r.answer.trim()}`);
+          }
+          say('');
+        }
+        say(`Projection: mean of h·v̂ at block ${monitorBlock} over each answer's tokens. ${((Date.now() - t0) / 1000).toFixed(1)} s in all.`);
+      }
+      return 0;
+    } finally {
+      await ctx.dispose();
+      model.dispose();
+    }
   },
 };
+
+async function answer(ctx: Context, system: string, question: string, steer: SteerOp[] | null, monitor: { name: string; vector: never | unknown; blocks: number[] }[]) {
+  const r = await ctx.complete({ messages: [{ role: 'system', content: system }, { role: 'user', content: question }] },
+    { greedy: true, maxTokens: 96, steer, monitor: monitor as never });
+  const values = r.projections.map((p) => p[0]?.value ?? 0);
+  return { answer: r.text, projection: values.reduce((s, x) => s + x, 0) / Math.max(1, values.length) };
+}

@@ -50,7 +50,7 @@ export interface TraitAcceptance {
   crossTraitShift: { trait: TraitName; points: number }[];
 }
 
-interface Q { question: string }
+export interface Q { question: string }
 
 function chat(system: string, user: string) {
   return { messages: [{ role: 'system', content: system }, { role: 'user', content: user }] };
@@ -84,7 +84,8 @@ export function auroc(pos: ArrayLike<number>, neg: ArrayLike<number>): number {
   return s / (pos.length * neg.length);
 }
 
-function trainQuestions(n: number): Q[] {
+/** Training-distribution questions (never in the held-out set), for extraction and tuning. */
+export function trainQuestions(n: number): Q[] {
   const out: Q[] = [];
   for (let i = 0; out.length < n && i < TRAIN_CLAIMS.length * TRAIN_TEMPLATES.length; i++) {
     const claim = TRAIN_CLAIMS[(i * 7) % TRAIN_CLAIMS.length]!;
@@ -134,6 +135,25 @@ async function lastPromptProjections(ctx: Context, vector: PersonaVector, block:
   return Array.from(res[0]!.values);
 }
 
+/**
+ * Blocks and coefficient for steering a trait, picked on training questions under the neutral
+ * prompt: every single block and all blocks, a ladder of coefficients; best by the worst of
+ * (+v rate, 1 - (-v rate), well-formed), ties to the smaller coefficient.
+ */
+export async function chooseSteering(ctx: Context, trait: TraitName, vector: PersonaVector, qs: readonly Q[], maxTokens: number): Promise<{ blocks: number[]; coefficient: number; score: number }> {
+  const allBlocks = [...vector.blocks];
+  let best = { score: -1, blocks: allBlocks, coefficient: 1 };
+  for (const blocks of [...allBlocks.map((b) => [b]), allBlocks]) {
+    for (const c of [0.25, 0.5, 1, 1.5, 2, 3, 4]) {
+      const up = rates(trait, await answers(ctx, NEUTRAL_SYSTEM_PROMPT, qs, [steerAdd(vector, c, { blocks })], maxTokens));
+      const down = rates(trait, await answers(ctx, NEUTRAL_SYSTEM_PROMPT, qs, [steerAdd(vector, -c, { blocks })], maxTokens));
+      const score = Math.min(up.positive, 1 - down.positive, up.wellFormed, down.wellFormed);
+      if (score > best.score) best = { score, blocks, coefficient: c };
+    }
+  }
+  return best;
+}
+
 export async function runTraitAcceptance(ctx: Context, trait: TraitName, evalQs: Q[], tuneQs: Q[], maxTokens: number,
   log: (s: string) => void): Promise<TraitAcceptance> {
   const [pos, neg] = TRAIT_POLES[trait];
@@ -142,20 +162,8 @@ export async function runTraitAcceptance(ctx: Context, trait: TraitName, evalQs:
   const vector = await extractToyTrait(ctx, trait, tuneQs, maxTokens);
   const allBlocks = [...vector.blocks];
 
-  // Pick blocks and coefficient on the training questions: every single block and all blocks,
-  // a ladder of coefficients; best by the worst of (+v rate, 1 - (-v rate), well-formed), ties to
-  // the smaller coefficient.
-  let best = { score: -1, blocks: allBlocks, coefficient: 1 };
-  for (const blocks of [...allBlocks.map((b) => [b]), allBlocks]) {
-    for (const c of [0.25, 0.5, 1, 1.5, 2, 3, 4]) {
-      const up = rates(trait, await answers(ctx, NEUTRAL_SYSTEM_PROMPT, tuneQs, [steerAdd(vector, c, { blocks })], maxTokens));
-      const down = rates(trait, await answers(ctx, NEUTRAL_SYSTEM_PROMPT, tuneQs, [steerAdd(vector, -c, { blocks })], maxTokens));
-      const score = Math.min(up.positive, 1 - down.positive, up.wellFormed, down.wellFormed);
-      if (score > best.score) best = { score, blocks, coefficient: c };
-    }
-  }
-  const { blocks: steerBlocks, coefficient } = best;
-  log(`  ${trait}: chose blocks ${steerBlocks.join(',')} and coefficient ${coefficient} (tuning score ${best.score.toFixed(2)})`);
+  const { blocks: steerBlocks, coefficient, score } = await chooseSteering(ctx, trait, vector, tuneQs, maxTokens);
+  log(`  ${trait}: chose blocks ${steerBlocks.join(',')} and coefficient ${coefficient} (tuning score ${score.toFixed(2)})`);
 
   const neutralAnswers = await answers(ctx, NEUTRAL_SYSTEM_PROMPT, evalQs, null, maxTokens);
   const negAnswers = await answers(ctx, negPrompt, evalQs, null, maxTokens);
