@@ -50,10 +50,12 @@ bool progress_cb(float p, void * user) {
     return true;
 }
 
-void finish(Napi::Env env, LoadJob * job) {
+void finish(Napi::Env env, LoadJob * raw) {
+    // Deleted however this ends: settling the promise throws when JS can no longer run.
+    std::unique_ptr<LoadJob> job(raw);
     if (job->thread.joinable()) job->thread.join();
     EnvState & st = EnvState::get(env);
-    st.remove(job);
+    st.remove(job.get());
     st.op_finished();
     job->settled = true;
     if (job->result) {
@@ -68,7 +70,6 @@ void finish(Napi::Env env, LoadJob * job) {
                                         (job->error.empty() ? "" : ": " + job->error)).Value());
     }
     // Progress posts queued before this one have run; later ones cannot exist (thread joined).
-    delete job;
 }
 
 }  // namespace

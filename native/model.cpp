@@ -2,6 +2,7 @@
 
 #include "errors.h"
 
+#include <memory>
 #include <vector>
 
 namespace ps {
@@ -32,9 +33,11 @@ Napi::Function ModelWrap::define(Napi::Env env) {
 }
 
 Napi::Object ModelWrap::wrap(Napi::Env env, ModelPtr model, size_t bytes) {
-    auto * boxed = new ModelPtr(std::move(model));
-    Napi::Object obj = EnvState::get(env).model_ctor.New({Napi::External<ModelPtr>::New(env, boxed)});
-    delete boxed;
+    // Owned here until the constructor has copied it: New() throws when JS cannot run (a worker's
+    // environment being torn down), and the model must then be freed, not leaked.
+    std::unique_ptr<ModelPtr> boxed(new ModelPtr(std::move(model)));
+    Napi::Object obj = EnvState::get(env).model_ctor.New({Napi::External<ModelPtr>::New(env, boxed.get())});
+    boxed.reset();
     ModelWrap * self = ModelWrap::Unwrap(obj);
     self->external_bytes_ = (int64_t) bytes;
     Napi::MemoryManagement::AdjustExternalMemory(env, self->external_bytes_);
