@@ -67,6 +67,7 @@ export function describe(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'boolean') return `${value}`;
   if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (ArrayBuffer.isView(value)) {
     return `a ${value.constructor.name} of length ${(value as unknown as { length: number }).length}`;
