@@ -308,6 +308,19 @@ export class Context {
     return { tokens, blocks: out, means: [] };
   }
 
+  /** Validates { tokens, start, end } items (start < end <= tokens.length). */
+  #meanItems(items: unknown): { tokens: Int32Array; start: number; end: number }[] {
+    if (!Array.isArray(items) || items.length === 0) throw invalidArg('items', 'a non-empty array of { tokens, start, end }', items);
+    return items.map((it, i) => {
+      const io = checkObject(`items[${i}]`, it, false);
+      checkKeys(`items[${i}]`, io, ['tokens', 'start', 'end']);
+      const tokens = this.tokens(io.tokens as ArrayLike<number>, `items[${i}].tokens`);
+      const start = checkInt(`items[${i}].start`, io.start, 0, tokens.length - 1);
+      const end = checkInt(`items[${i}].end`, io.end, start + 1, tokens.length);
+      return { tokens, start, end };
+    });
+  }
+
   /**
    * Mean of block outputs over the positions [start, end) of many samples, summed inside the
    * graph: memory stays O(blocks x n_embd) however many samples there are.
@@ -319,21 +332,13 @@ export class Context {
     const info = this.model.info;
     const blocks = checkBlocks('options.blocks', o.blocks ?? 'all', info.blockCount);
     const signal = checkSignal('options.signal', o.signal);
-    if (!Array.isArray(items) || items.length === 0) throw invalidArg('items', 'a non-empty array of { tokens, start, end }', items);
-    const prepared = items.map((it, i) => {
-      const io = checkObject(`items[${i}]`, it, false);
-      checkKeys(`items[${i}]`, io, ['tokens', 'start', 'end']);
-      const tokens = this.tokens(io.tokens as ArrayLike<number>, `items[${i}].tokens`);
-      const start = checkInt(`items[${i}].start`, io.start, 0, tokens.length - 1);
-      const end = checkInt(`items[${i}].end`, io.end, start + 1, tokens.length);
-      return { tokens, start, end };
-    });
+    const prepared = this.#meanItems(items);
     const lastBlock = blocks.includes(info.blockCount - 1);
     const sums = await this.#serial(async () => {
       let first = true;
       for (const it of prepared) {
         if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'captureMean was aborted');
-        const logits = Uint8Array.from(it.tokens, (_, i) => (lastBlock ? (i >= it.start && i < it.end ? 1 : 0) : (i === it.tokens.length - 1 ? 1 : 0)));
+        const logits = outputsFor(it, lastBlock);
         await callAsync(() => nc.evaluate({
           sequences: [{ seq: 0, pos0: 0, tokens: it.tokens, logits }], clear: true, logits: 'none',
           capture: { reduce: Int32Array.from(blocks), resetReduce: first, ranges: { seq: new Int32Array(1), p0: Int32Array.of(it.start), p1: Int32Array.of(it.end) } },
@@ -358,15 +363,7 @@ export class Context {
     const info = this.model.info;
     const layout = buildMonitor(monitor, info.embeddingSize, info.blockCount, 'monitor');
     if (!layout) throw invalidArg('monitor', 'a non-empty array of { name, vector, blocks? }', monitor);
-    if (!Array.isArray(items) || items.length === 0) throw invalidArg('items', 'a non-empty array of { tokens, start, end }', items);
-    const prepared = items.map((it, i) => {
-      const io = checkObject(`items[${i}]`, it, false);
-      checkKeys(`items[${i}]`, io, ['tokens', 'start', 'end']);
-      const tokens = this.tokens(io.tokens as ArrayLike<number>, `items[${i}].tokens`);
-      const start = checkInt(`items[${i}].start`, io.start, 0, tokens.length - 1);
-      const end = checkInt(`items[${i}].end`, io.end, start + 1, tokens.length);
-      return { tokens, start, end };
-    });
+    const prepared = this.#meanItems(items);
     const lastBlock = layout.blocks.includes(info.blockCount - 1);
     const out = layout.slots.map((s) => ({ name: s.name, block: s.block, values: new Float64Array(prepared.length) }));
     const nDirs = layout.native.nDirs;
@@ -376,7 +373,7 @@ export class Context {
         for (let i = 0; i < prepared.length; i++) {
           if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'projectionMeans was aborted');
           const it = prepared[i];
-          const logits = Uint8Array.from(it.tokens, (_, k) => (lastBlock ? (k >= it.start && k < it.end ? 1 : 0) : (k === it.tokens.length - 1 ? 1 : 0)));
+          const logits = outputsFor(it, lastBlock);
           const r = await callAsync(() => nc.evaluate({ sequences: [{ seq: 0, pos0: 0, tokens: it.tokens, logits }], clear: true, logits: 'none' }));
           layout.slots.forEach((slot, si) => {
             const bi = layout.blocks.indexOf(slot.block);
@@ -490,6 +487,14 @@ function readSampling(o: Record<string, unknown>): NativeSampling {
 
 function abortedSummary(promptTokens: number): NativeGenerateSummary {
   return { stopReason: 'abort', promptTokens, generatedTokens: 0, promptMs: 0, generateMs: 0, captures: [], promptMonitor: [], graphBuilds: 0 };
+}
+
+/**
+ * Output flags for one item: the last block's output only has rows for tokens that produce
+ * logits, so when it is read, the averaged range must produce them; otherwise only the last token.
+ */
+function outputsFor(it: { tokens: Int32Array; start: number; end: number }, lastBlock: boolean): Uint8Array {
+  return Uint8Array.from(it.tokens, (_, i) => (lastBlock ? (i >= it.start && i < it.end ? 1 : 0) : (i === it.tokens.length - 1 ? 1 : 0)));
 }
 
 function maskToRanges(mask: boolean[]): [number, number][] {
