@@ -1,5 +1,7 @@
 #include "generation-bridge.h"
 
+#include <chrono>
+
 namespace ps {
 
 GenerationBridge::GenerationBridge(EnvState * env, SteerSession & steer, std::shared_ptr<std::atomic<bool>> abort,
@@ -33,9 +35,24 @@ void GenerationBridge::after_decode(const llama_batch &) {
 }
 
 void GenerationBridge::on_token(llama_token token, const std::string & piece) {
+    {
+        // Polls as well as waits: a stop (abort, dispose, environment teardown) must end the wait
+        // even when no JavaScript callback will ever run again.
+        std::unique_lock<std::mutex> lock(window_->mutex);
+        while (window_->in_flight >= kTokenWindow && !stop_requested()) {
+            window_->cv.wait_for(lock, std::chrono::milliseconds(20));
+        }
+        window_->in_flight++;
+    }
     auto cb = on_token_;
+    auto window = window_;
     std::vector<float> monitor = latest_;
-    env_->post([cb, token, piece, monitor](Napi::Env env) {
+    const bool posted = env_->post([cb, token, piece, monitor, window](Napi::Env env) {
+        {
+            std::lock_guard<std::mutex> lock(window->mutex);
+            window->in_flight--;
+        }
+        window->cv.notify_one();
         if (cb->IsEmpty()) return;
         Napi::Uint8Array bytes = Napi::Uint8Array::New(env, piece.size());
         std::copy(piece.begin(), piece.end(), bytes.Data());
@@ -47,6 +64,10 @@ void GenerationBridge::on_token(llama_token token, const std::string & piece) {
         }
         cb->Call({Napi::Number::New(env, token), bytes, mon});
     });
+    if (!posted) {
+        std::lock_guard<std::mutex> lock(window_->mutex);
+        window_->in_flight--;
+    }
 }
 
 }  // namespace ps

@@ -3,7 +3,9 @@
 #include <napi.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 
 #include "env-state.h"
 #include "generation.h"
@@ -17,6 +19,17 @@ struct GenerationResult {
     std::map<int32_t, BlockRows> captured;
     std::map<int32_t, BlockRows> prompt_monitor;   // projections of prompt tokens
     uint64_t graph_builds = 0;
+};
+
+// Tokens the loop may run ahead of the JavaScript thread. Bounded so that an abort, a stop
+// string or a steering change seen in JavaScript catches the loop within a few tokens even when
+// the JavaScript thread is busy, and so that a stalled consumer cannot queue unbounded events.
+constexpr int kTokenWindow = 4;
+
+struct TokenWindow {
+    std::mutex mutex;
+    std::condition_variable cv;
+    int in_flight = 0;
 };
 
 class GenerationBridge : public GenerationHooks {
@@ -40,6 +53,7 @@ private:
     const std::atomic<bool> * closing_;
     Phase phase_ = Phase::Prompt;
     std::vector<float> latest_;   // [n_monitor_blocks][n_dirs] for the newest output row
+    std::shared_ptr<TokenWindow> window_ = std::make_shared<TokenWindow>();
 };
 
 }  // namespace ps

@@ -52,11 +52,10 @@ t.test('every command refuses an unknown flag with status 2 naming the flag', as
   }
 });
 
-t.test('demo is a stub that says the toy model is not available yet', async (t) => {
-  const r = runCli(['demo']);
+t.test('demo without its toy model fails with ERR_MODEL_LOAD naming the file', async (t) => {
+  const r = runCli(['demo', '--model', '/nonexistent/toy.gguf']);
   t.equal(r.status, 1);
-  t.match(r.stderr, /^persona-steer demo: ERR_UNAVAILABLE: the demo is not available yet/);
-  oneLine(t, r.stderr);
+  t.match(r.stderr, /^persona-steer demo: ERR_MODEL_LOAD: the toy model could not be loaded from \/nonexistent\/toy.gguf/);
 });
 
 t.test('bench delegates to the benchmark runner, or says it is not installed', async (t) => {
