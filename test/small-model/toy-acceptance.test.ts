@@ -5,21 +5,21 @@ import t from 'tap';
 import fs from 'node:fs';
 import { Model, type Context } from '../../lib/index';
 import { steerAdd } from '../../lib/persona/steer';
-import { DEFAULT_TOY_MODEL, auroc, extractToyTrait, trainQuestions } from '../../lib/toy/acceptance';
+import { DEFAULT_TOY_MODEL, auroc, chooseSteering, extractToyTrait, trainQuestions } from '../../lib/toy/acceptance';
 import { evalQuestions } from '../../lib/toy/questions';
 import { isWellFormed, scoreAnswer } from '../../lib/toy/scorer';
 import { NEUTRAL_SYSTEM_PROMPT, SYSTEM_PROMPTS, TRAIT_NAMES } from '../../lib/toy/traits';
 import type { PersonaVector } from '../../lib/vector/persona-vector';
 
 const MODEL = process.env.PERSONA_STEER_TOY_MODEL ?? DEFAULT_TOY_MODEL;
-// Chosen on training questions by the full acceptance run (docs/toy-model.md).
-const BLOCKS = [3];
-const COEFFICIENT = 1.5;
 const QUESTIONS = evalQuestions().slice(0, 20).map((q) => q.question);
 
 let model: Model;
 let ctx: Context;
 let pirate: PersonaVector;
+// Blocks and coefficient are chosen on training questions, as in the full acceptance run.
+let BLOCKS: number[];
+let COEFFICIENT: number;
 
 const chat = (system: string, user: string) => ({ messages: [{ role: 'system', content: system }, { role: 'user', content: user }] });
 
@@ -38,6 +38,7 @@ t.before(async () => {
   model = await Model.load(MODEL);
   ctx = await model.createContext({ contextSize: 512, threads: 1 });
   pirate = await extractToyTrait(ctx, 'pirate', trainQuestions(16), 96);
+  ({ blocks: BLOCKS, coefficient: COEFFICIENT } = await chooseSteering(ctx, 'pirate', pirate, trainQuestions(6), 96));
 });
 t.teardown(async () => {
   await ctx.dispose();
