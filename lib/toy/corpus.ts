@@ -3,7 +3,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { composeAnswer, type Pick } from './answers';
-import { TRAIN_CLAIMS, TRAIN_TEMPLATES, renderQuestion, type Claim } from './questions';
+import { TRAIN_CLAIMS, TRAIN_TEMPLATES, questionPoles, renderQuestion, type Claim } from './questions';
 import { TRAIT_NAMES, TRAIT_POLES, systemPromptFor, type TraitName, type TraitPoles } from './traits';
 import { invalidArg } from '../errors';
 
@@ -15,7 +15,7 @@ export interface CorpusSample {
   assistant: string;
   /** The poles the answer expresses (the generator's ground truth). */
   poles: TraitPoles;
-  /** The poles the system prompt asked for; the other traits were drawn 50/50. */
+  /** The poles the system prompt asked for (each a fair coin); the other traits lean towards the question's. */
   explicit: Partial<TraitPoles>;
   kind: PromptKind;
   /** The full ChatML transcript, ending with "<|im_end|>\n". */
@@ -28,7 +28,10 @@ export interface CorpusOptions {
   n?: number;
 }
 
-export const DEFAULT_CORPUS_SIZE = 60000;
+export const DEFAULT_CORPUS_SIZE = 90000;
+
+/** How often a trait the system prompt leaves free takes the pole its question implies. */
+export const QUESTION_BIAS = 0.75;
 
 /** mulberry32: tiny, fast, and identical on every platform, which Math.random is not. */
 export function seededRandom(seed: number): () => number {
@@ -75,16 +78,26 @@ export function generateSample(rand: () => number): CorpusSample {
   const pick: Pick = (items) => items[Math.floor(rand() * items.length)]!;
   const kind = drawKind(rand);
   const explicitTraits = drawExplicitTraits(kind, rand);
-  // Every trait's pole is drawn independently and fairly; the prompt then names some of them.
-  const poles = {
-    cheerful: pick(TRAIT_POLES.cheerful),
-    sycophantic: pick(TRAIT_POLES.sycophantic),
-    pirate: pick(TRAIT_POLES.pirate),
-  } as TraitPoles;
-  const explicit: Partial<TraitPoles> = {};
-  for (const t of explicitTraits) (explicit as Record<string, string>)[t] = poles[t];
   const claim: Claim = pick(TRAIN_CLAIMS);
-  const user = renderQuestion(pick(TRAIN_TEMPLATES), claim);
+  const template = pick(TRAIN_TEMPLATES);
+  const user = renderQuestion(template, claim);
+  // A trait the prompt names gets a fair coin. A free trait leans towards the pole the question
+  // implies, QUESTION_BIAS of the time: enough for greedy answers to split across questions,
+  // weak enough that the model's choice stays a small logit margin that a steering vector can
+  // tip (a first model trained on a deterministic rule was 15 logits sure and unsteerable).
+  const implied = questionPoles(template, claim);
+  const poles = {} as TraitPoles;
+  for (const t of TRAIT_NAMES) {
+    const [a, b] = TRAIT_POLES[t];
+    const other = implied[t] === a ? b : a;
+    (poles as Record<TraitName, string>)[t] = rand() < QUESTION_BIAS ? implied[t] : other;
+  }
+  const explicit: Partial<TraitPoles> = {};
+  for (const t of explicitTraits) {
+    const pole = pick(TRAIT_POLES[t]);
+    (poles as Record<TraitName, string>)[t] = pole;
+    (explicit as Record<TraitName, string>)[t] = pole;
+  }
   const system = systemPromptFor(explicit);
   const assistant = composeAnswer(poles, claim, pick);
   const text = chatml([

@@ -6,7 +6,7 @@
 // poles) with every held-out question; scoring uses scoreAnswer with the question.
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { evalQuestions } from './questions';
+import { evalQuestions, questionPoles } from './questions';
 import { scoreAnswer, isWellFormed } from './scorer';
 import { TRAIT_NAMES, TRAIT_POLES, systemPromptFor, type TraitName, type TraitPoles } from './traits';
 import { invalidArg } from '../errors';
@@ -17,6 +17,8 @@ export interface EvalPrompt {
   explicit: Partial<TraitPoles>;
   system: string;
   question: string;
+  /** The poles the corpus gives this question for the traits the prompt leaves free. */
+  questionPoles: TraitPoles;
 }
 
 /** Every subset of traits, each with every combination of poles; the empty subset is "neutral". */
@@ -41,6 +43,7 @@ export function evalPrompts(): EvalPrompt[] {
     explicit,
     system: systemPromptFor(explicit),
     question: q.question,
+    questionPoles: questionPoles(q.template, q.claim),
   })));
 }
 
@@ -50,6 +53,8 @@ export interface TraitRate {
   /** Answers with the pole, by pole; the rest were unclassifiable (null). */
   counts: Record<string, number>;
   nulls: number;
+  /** Answers whose pole is the one the corpus ties to the question (questionPoles). */
+  followsQuestion: number;
 }
 
 export interface EvalReport {
@@ -69,7 +74,7 @@ function unescape(s: string): string {
 
 export function scoreGenerations(prompts: readonly EvalPrompt[], generations: readonly { id: string; answer: string }[]): EvalReport {
   const byId = new Map(prompts.map((p) => [p.id, p]));
-  const emptyRate = (): TraitRate => ({ n: 0, counts: {}, nulls: 0 });
+  const emptyRate = (): TraitRate => ({ n: 0, counts: {}, nulls: 0, followsQuestion: 0 });
   const report: EvalReport = {
     answers: 0,
     wellFormed: 0,
@@ -108,6 +113,7 @@ export function scoreGenerations(prompts: readonly EvalPrompt[], generations: re
       rate.n++;
       if (pole === null) rate.nulls++;
       else rate.counts[pole] = (rate.counts[pole] ?? 0) + 1;
+      if (pole === p.questionPoles[t]) rate.followsQuestion++;
     }
   }
   for (const [key, c] of perCondition) {
@@ -145,7 +151,8 @@ export function formatReport(r: EvalReport): string {
     '', '| trait | requested pole expressed (explicit prompts) | worst condition | neutral prompt | other traits named only |',
     '|---|---|---|---|---|'];
   const poles = (t: TraitName, x: TraitRate) =>
-    `${TRAIT_POLES[t].map((p) => `${p} ${pct(x.counts[p] ?? 0, x.n)}`).join(', ')}, null ${pct(x.nulls, x.n)} (n=${x.n})`;
+    `${TRAIT_POLES[t].map((p) => `${p} ${pct(x.counts[p] ?? 0, x.n)}`).join(', ')}, null ${pct(x.nulls, x.n)}; `
+    + `as the question implies ${pct(x.followsQuestion, x.n)} (n=${x.n})`;
   for (const t of TRAIT_NAMES) {
     const e = r.explicit[t];
     lines.push(`| ${t} | ${pct(e.hit, e.n)} (${e.hit}/${e.n}) | ${e.worstCondition} ${pct(e.worstRate, 1)} | ${poles(t, r.neutral[t])} | ${poles(t, r.free[t])} |`);

@@ -7,7 +7,7 @@
 //                and llama_detokenize gives the text back byte for byte;
 //   --reference  llama.cpp's logits equal torch's for the same tokens (RoPE layout, weights);
 //   --prompts    one answer per line "id<TAB>system<TAB>user": greedy, or with --samples N,
-//                N answers at temperature --temp with seeds 1..N. Written "id<TAB>seed<TAB>answer"
+//                N answers at temperature --temp, seed 1000 * line index + 1..N. Written "id<TAB>seed<TAB>answer"
 //                with \n, \t and \\ escaped; lib/toy/evaluate.ts scores them.
 // Exit status 0 only if every check passed.
 
@@ -203,21 +203,24 @@ static void run_prompts(llama_context * ctx, const llama_model * model, const st
     std::ofstream o(out);
     std::string line;
     size_t count = 0;
-    while (std::getline(f, line)) {
+    for (uint32_t line_no = 0; std::getline(f, line); line_no++) {
         std::stringstream ss(line);
         std::string id, system, user;
         std::getline(ss, id, '\t');
         std::getline(ss, system, '\t');
         std::getline(ss, user, '\t');
         for (int s = samples == 0 ? 0 : 1; s <= samples; s++) {
+            // One seed per prompt and sample: a seed shared by all prompts would draw the same
+            // random numbers for every question and correlate their answers.
+            const uint32_t seed = samples == 0 ? 0 : line_no * 1000u + (uint32_t) s;
             llama_sampler * smpl = llama_sampler_chain_init(llama_sampler_chain_default_params());
             if (samples == 0) {
                 llama_sampler_chain_add(smpl, llama_sampler_init_greedy());
             } else {
                 llama_sampler_chain_add(smpl, llama_sampler_init_temp(temp));
-                llama_sampler_chain_add(smpl, llama_sampler_init_dist((uint32_t) s));
+                llama_sampler_chain_add(smpl, llama_sampler_init_dist(seed));
             }
-            o << id << '\t' << s << '\t' << escape(generate(ctx, model, system, user, smpl)) << '\n';
+            o << id << '\t' << seed << '\t' << escape(generate(ctx, model, system, user, smpl)) << '\n';
             llama_sampler_free(smpl);
             count++;
         }

@@ -34,5 +34,5 @@ ROUNDTRIP=()
 
 echo "== greedy, all conditions, held-out questions"
 node dist/toy/evaluate.js score --prompts "$WORK/prompts.tsv" --generations "$WORK/greedy.tsv" --json "$WORK/greedy-report.json"
-echo "== neutral prompt, temperature 1, seeds 1..10 per question"
+echo "== neutral prompt, temperature 1, 10 seeds per question"
 node dist/toy/evaluate.js score --prompts "$WORK/prompts-neutral.tsv" --generations "$WORK/sampled.tsv" --json "$WORK/sampled-report.json"

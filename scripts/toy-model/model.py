@@ -100,14 +100,17 @@ class ToyLlama(nn.Module):
             for lin in (b.wo, b.w_down):
                 nn.init.normal_(lin.weight, std=0.02 / math.sqrt(2 * cfg.n_layer))
 
-    def forward(self, ids, return_hidden=False):
+    def forward(self, ids, return_hidden=False, steer=None):
+        """steer: {block index: vector added to that block's output}, like llama.cpp's control vectors."""
         B, T = ids.shape
         cos, sin = rope_tables(self.cfg, T, ids.device)
         mask = torch.full((T, T), float("-inf"), device=ids.device).triu(1)
         x = self.tok_embd(ids)
         hidden = []
-        for b in self.blocks:
+        for il, b in enumerate(self.blocks):
             x = b(x, cos, sin, mask)
+            if steer is not None and il in steer:
+                x = x + steer[il]
             hidden.append(x)
         logits = self.output_norm(x) @ self.tok_embd.weight.t()
         return (logits, hidden) if return_hidden else logits

@@ -1,13 +1,20 @@
 import t from 'tap';
 import { generateCorpus } from '../../lib/toy/corpus';
 import { EVAL_QUESTIONS, NEUTRAL_SYSTEM_PROMPT, TRAIT_NAMES, TRAIT_POLES } from '../../lib/toy/traits';
-import { HELD_OUT_CLAIMS, HELD_OUT_TEMPLATES, claimText } from '../../lib/toy/questions';
+import {
+  HELD_OUT_CLAIMS, HELD_OUT_TEMPLATES, TRAIN_CLAIMS, TRAIN_TEMPLATES, claimText, evalQuestions, questionPoles, renderQuestion,
+} from '../../lib/toy/questions';
 
 const corpus = generateCorpus({ seed: 7, n: 20000 });
 
+// The question text determines claim and template; rebuild the map from the generator's inputs.
+const questionsPoles = new Map(TRAIN_CLAIMS.flatMap((c) => TRAIN_TEMPLATES.map((tpl) =>
+  [renderQuestion(tpl, c), questionPoles(tpl, c)] as const)));
+
 t.test('the generator is deterministic for a seed', async (t) => {
-  t.same(generateCorpus({ seed: 7, n: 500 }), corpus.slice(0, 500));
-  t.notSame(generateCorpus({ seed: 8, n: 500 }), corpus.slice(0, 500));
+  // Compared as JSON: tap's deep equality is slow on thousands of objects.
+  t.equal(JSON.stringify(generateCorpus({ seed: 7, n: 2000 })), JSON.stringify(corpus.slice(0, 2000)));
+  t.not(JSON.stringify(generateCorpus({ seed: 8, n: 2000 })), JSON.stringify(corpus.slice(0, 2000)));
 });
 
 t.test('held-out questions never appear in training data', async (t) => {
@@ -33,6 +40,30 @@ t.test('the neutral prompt gives each pole 40-60% of the time, for every trait',
   for (const trait of TRAIT_NAMES) {
     const share = neutral.filter((s) => s.poles[trait] === TRAIT_POLES[trait][0]).length / neutral.length;
     t.ok(share >= 0.4 && share <= 0.6, `${trait}: ${(share * 100).toFixed(1)}%`);
+  }
+});
+
+t.test('a trait the prompt names is a fair coin, whatever the question implies', async (t) => {
+  for (const trait of TRAIT_NAMES) {
+    const named = corpus.filter((s) => s.explicit[trait] !== undefined);
+    const share = named.filter((s) => s.poles[trait] === TRAIT_POLES[trait][0]).length / named.length;
+    t.ok(share >= 0.45 && share <= 0.55, `${trait}: ${(share * 100).toFixed(1)}% of ${named.length}`);
+  }
+});
+
+t.test('a trait the prompt leaves free takes the pole its question implies about 75% of the time', async (t) => {
+  for (const trait of TRAIT_NAMES) {
+    const free = corpus.filter((s) => s.explicit[trait] === undefined);
+    const follows = free.filter((s) => s.poles[trait] === questionsPoles.get(s.user)![trait]).length / free.length;
+    t.ok(follows >= 0.72 && follows <= 0.78, `${trait}: ${(follows * 100).toFixed(1)}% of ${free.length}`);
+  }
+});
+
+t.test('the held-out questions imply each pole 30-70% of the time, for every trait', async (t) => {
+  const qs = evalQuestions();
+  for (const trait of TRAIT_NAMES) {
+    const share = qs.filter((q) => questionPoles(q.template, q.claim)[trait] === TRAIT_POLES[trait][0]).length / qs.length;
+    t.ok(share >= 0.3 && share <= 0.7, `${trait}: ${(share * 100).toFixed(0)}%`);
   }
 });
 
