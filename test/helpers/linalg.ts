@@ -9,7 +9,8 @@ export function covariance(rows: ArrayLike<number>[]): number[][] {
   return c;
 }
 
-export function topEigenvector(a0: number[][]): number[] {
+/** The largest eigenvalue, its eigenvector, and the gap to the next eigenvalue. */
+export function topEigenvector(a0: number[][]): { value: number; vector: number[]; gap: number } {
   const d = a0.length;
   const a = a0.map((r) => [...r]);
   const v: number[][] = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => (i === j ? 1 : 0)));
@@ -30,7 +31,7 @@ export function topEigenvector(a0: number[][]): number[] {
       }
     }
   }
-  let top = 0;
-  for (let i = 1; i < d; i++) if (a[i][i] > a[top][top]) top = i;
-  return v.map((row) => row[top]);
+  const order = Array.from({ length: d }, (_, i) => i).sort((x, y) => a[y][y] - a[x][x]);
+  const top = order[0];
+  return { value: a[top][top], vector: v.map((row) => row[top]), gap: d > 1 ? a[top][top] - a[order[1]][order[1]] : Infinity };
 }

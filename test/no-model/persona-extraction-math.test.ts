@@ -1,58 +1,10 @@
 import t from 'tap';
 import { VectorMean, pcaVector, percentile, principalComponent, separation } from '../../lib/persona/extraction-math';
 import { Prng } from './helpers/prng';
+import { covariance, topEigenvector } from '../helpers/linalg';
 
 // Oracle for PCA: the explicit covariance matrix and its eigenvectors by cyclic Jacobi rotations
-// (a different algorithm from the library's power iteration on X^T (X v)).
-function covariance(rows: number[][]): number[][] {
-  const n = rows.length;
-  const d = rows[0].length;
-  const mean = Array.from({ length: d }, (_, i) => rows.reduce((s, r) => s + r[i], 0) / n);
-  const c = Array.from({ length: d }, () => new Array<number>(d).fill(0));
-  for (const r of rows) for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) c[i][j] += (r[i] - mean[i]) * (r[j] - mean[j]);
-  return c;
-}
-
-function jacobiTopEigenvector(a0: number[][]): { value: number; vector: number[]; gap: number } {
-  const d = a0.length;
-  const a = a0.map((r) => [...r]);
-  const v: number[][] = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => (i === j ? 1 : 0)));
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < d; p++) for (let q = p + 1; q < d; q++) off += a[p][q] ** 2;
-    if (off < 1e-24) break;
-    for (let p = 0; p < d; p++) {
-      for (let q = p + 1; q < d; q++) {
-        if (Math.abs(a[p][q]) < 1e-300) continue;
-        const theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
-        const tt = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(tt * tt + 1);
-        const s = tt * c;
-        for (let k = 0; k < d; k++) {
-          const akp = a[k][p];
-          const akq = a[k][q];
-          a[k][p] = c * akp - s * akq;
-          a[k][q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < d; k++) {
-          const apk = a[p][k];
-          const aqk = a[q][k];
-          a[p][k] = c * apk - s * aqk;
-          a[q][k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < d; k++) {
-          const vkp = v[k][p];
-          const vkq = v[k][q];
-          v[k][p] = c * vkp - s * vkq;
-          v[k][q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  const order = Array.from({ length: d }, (_, i) => i).sort((x, y) => a[y][y] - a[x][x]);
-  const top = order[0];
-  return { value: a[top][top], vector: v.map((row) => row[top]), gap: a[top][top] - a[order[1]][order[1]] };
-}
+// (a different algorithm from the library's power iteration on X^T (X v)), in ../helpers/linalg.
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((s, x, i) => s + x * b[i], 0);
 
@@ -71,7 +23,7 @@ t.test('the principal component matches the top eigenvector of the explicit cova
       const k = (r.next() * 2 - 1) * 5;
       return axis.map((a) => k * a + (r.next() - 0.5) * 0.3 + 7);
     });
-    const oracle = jacobiTopEigenvector(covariance(rows));
+    const oracle = topEigenvector(covariance(rows));
     const got = principalComponent(rows)!;
     t.ok(Math.abs(Math.hypot(...got) - 1) < 1e-9, 'unit length');
     t.ok(Math.abs(Math.abs(dot(got, oracle.vector)) - 1) < 1e-8, `case ${c}: |cos| = ${Math.abs(dot(got, oracle.vector))}`);
@@ -85,7 +37,7 @@ t.test('the principal component is computed on centred rows: a common offset doe
   const a = principalComponent(rows)!;
   const b = principalComponent(shifted)!;
   t.ok(Math.abs(Math.abs(dot(a, b)) - 1) < 1e-8, `|cos| ${Math.abs(dot(a, b))}`);
-  const uncentredTop = jacobiTopEigenvector(shifted[0].map((_, i) => shifted[0].map((__, j) => shifted.reduce((s, row) => s + row[i] * row[j], 0))));
+  const uncentredTop = topEigenvector(shifted[0].map((_, i) => shifted[0].map((__, j) => shifted.reduce((s, row) => s + row[i] * row[j], 0))));
   t.ok(Math.abs(dot(b, uncentredTop.vector)) < 0.99, 'an uncentred PCA would have found the offset instead');
 });
 
@@ -117,7 +69,7 @@ t.test('the PCA vector is the mean difference projected on the principal axis', 
   const pos = randomRows(r, 8, d, dir.map((x) => 3 * x));
   const neg = randomRows(r, 8, d, dir.map((x) => -3 * x));
   const v = Array.from(pcaVector(pos, neg)!);
-  const u = jacobiTopEigenvector(covariance([...pos, ...neg])).vector;
+  const u = topEigenvector(covariance([...pos, ...neg])).vector;
   const diff = Array.from({ length: d }, (_, i) => pos.reduce((s, x) => s + x[i], 0) / 8 - neg.reduce((s, x) => s + x[i], 0) / 8);
   const g = dot(diff, u);
   const expect = u.map((x) => x * g);

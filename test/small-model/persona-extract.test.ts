@@ -122,7 +122,7 @@ t.test('pca finds the top principal axis of the centred sample means, signed so 
   for (let b = 0; b < nLayer; b++) {
     const pos = oracleRows.map((x) => maskedMean(x.pos, b, x.pos.start, x.pos.end));
     const neg = oracleRows.map((x) => maskedMean(x.neg, b, x.neg.start, x.neg.end));
-    const axis = topEigenvector(covariance([...pos, ...neg]));
+    const axis = topEigenvector(covariance([...pos, ...neg])).vector;
     const v = r.vector.block(b);
     const cos = dot(unitOf(v), axis);
     t.ok(Math.abs(Math.abs(cos) - 1) < 1e-4, `block ${b}: |cos| with the oracle axis ${Math.abs(cos)}`);
