@@ -1,34 +1,24 @@
 import t from 'tap';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { Model, add, extractPersonaVector, projectionDifference, writeControlVector, type Context, type PersonaVector } from '../../lib/index';
-import { json, requireBuiltCli, runCli } from '../helpers/cli';
-import { requireModel, stories260K } from '../helpers/models';
-import { HAPPY, OPENINGS, SAD, storyPairs } from '../helpers/stories';
+import { add, projectionDifference, type Context, type PersonaVector } from '../../lib/index';
+import { json, runCli } from '../helpers/cli';
+import { stories260K } from '../helpers/models';
+import { disposeHappyVectorFixture, happyVectorFixture, type HappyVectorFixture } from '../helpers/happy-vector';
+import { HAPPY, OPENINGS, SAD } from '../helpers/stories';
 
 const M = ['--model', stories260K, '--threads', '1', '--gpu-layers', '0'];
 let dir: string;
 let file: string;
-let model: Model;
 let ctx: Context;
 let vector: PersonaVector;
 
+let fixture: HappyVectorFixture;
 t.before(async () => {
-  requireModel(stories260K);
-  requireBuiltCli();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'persona-cli-'));
-  model = await Model.load(stories260K, { gpuLayers: 0 });
-  ctx = await model.createContext({ contextSize: 256, threads: 1 });
-  vector = (await extractPersonaVector(ctx, { trait: 'happy', samples: storyPairs() })).vector;
-  file = path.join(dir, 'happy.gguf');
-  await writeControlVector(file, vector);
+  fixture = await happyVectorFixture();
+  ({ dir, file, ctx, vector } = fixture);
 });
-t.teardown(async () => {
-  await ctx.dispose();
-  model.dispose();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+t.teardown(() => disposeHappyVectorFixture(fixture));
 t.beforeEach(() => ctx.setSteering(null));
 
 interface P { name: string; block: number; value: number }
