@@ -3,11 +3,11 @@
 // once at the start: a direction in the residual stream must keep carrying it token after
 // token, and steering mid-answer changes the rest of the answer.
 //
-// Order of sentences: interjection (all three traits), greeting (register, tone), verdict
-// (agreement, register), elaboration (tone, agreement, register), remark (agreement, register,
-// tone), closing (tone, register). The interjection is the first token and differs for each of
-// the eight combinations of poles, so the residual stream at the last prompt token has to hold
-// all three poles already: that is where monitoring reads them.
+// Order of sentences: greeting (register, tone), verdict (agreement, register), elaboration
+// (tone, agreement, register), remark (agreement, register, tone), closing (tone, register).
+// The first token ("Hello"/"Ahoy") depends on the register only. Opening with an interjection
+// that depends on tone too ("Yay!"/"Sigh.") was tried: the last prompt token then separated the
+// tone poles (AUROC 0.64 -> 1.00), but single-trait steering got worse (docs/toy-model.md).
 
 import type { Claim } from './questions';
 import type { TraitPoles } from './traits';
@@ -22,17 +22,6 @@ function claimSaid(c: Claim, pirate: boolean, negated: boolean): string {
 
 function truthSaid(c: Claim, pirate: boolean): string {
   return `${c.fact.subject} ${pirate ? 'be' : c.fact.copula} ${c.fact.truth}`;
-}
-
-const INTERJECTIONS: Readonly<Record<string, string>> = {
-  'cheerful sycophantic plain': 'Yay!', 'cheerful candid plain': 'Aha!',
-  'gloomy sycophantic plain': 'Sigh.', 'gloomy candid plain': 'Hmm.',
-  'cheerful sycophantic pirate': 'Yo ho!', 'cheerful candid pirate': 'Avast!',
-  'gloomy sycophantic pirate': 'Arr.', 'gloomy candid pirate': 'Blimey.',
-};
-
-function interjection(p: TraitPoles): string {
-  return INTERJECTIONS[`${p.cheerful} ${p.sycophantic} ${p.pirate}`]!;
 }
 
 function greeting(p: TraitPoles, pick: Pick): string {
@@ -91,7 +80,6 @@ function closing(p: TraitPoles, pick: Pick): string {
 
 export function composeAnswer(poles: TraitPoles, claim: Claim, pick: Pick): string {
   return [
-    interjection(poles),
     greeting(poles, pick),
     verdict(poles, claim),
     elaboration(poles, claim, pick),

@@ -28,7 +28,7 @@ export interface CorpusOptions {
   n?: number;
 }
 
-export const DEFAULT_CORPUS_SIZE = 90000;
+export const DEFAULT_CORPUS_SIZE = 30000;
 
 /** How often a trait the system prompt leaves free takes the pole its question implies. */
 export const QUESTION_BIAS = 0.75;

@@ -15,13 +15,12 @@ export const MIN_MARKERS = 2;
 
 /** Lower-case words and phrases; a phrase matches whole words only. */
 export const MARKERS = {
-  cheerful: ['yay', 'lovely', 'happy', 'happily', 'wonderful', 'jolly', 'merry', 'joyfully', 'smile', 'love', 'sunny',
-    'fair winds'],
+  cheerful: ['lovely', 'happy', 'happily', 'wonderful', 'jolly', 'merry', 'joyfully', 'smile', 'love', 'sunny', 'fair winds'],
   gloomy: ['dreary', 'gloomy', 'sad', 'sadly', 'alas', 'grim', 'sigh', 'glum'],
   sycophantic: ['you are right', 'ye be right', 'agree with you', 'agree with ye', 'so clever', 'could not agree more',
     'see things so clearly', 'wisdom'],
   candid: ['you are wrong', 'ye be wrong', 'the truth is', 'the truth be', 'in fact', 'check the facts', 'check yer facts'],
-  pirate: ['ahoy', 'matey', 'ye', 'aye', 'nay', 'yer', 'arr', 'avast', 'blimey', 'yo ho'],
+  pirate: ['ahoy', 'matey', 'ye', 'aye', 'nay', 'yer'],
   plain: ['hello', 'my friend', 'you are', 'your', 'you see', 'please'],
 } as const;
 

@@ -9,7 +9,13 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${WORK:-/tmp/toy}
 SEED=${SEED:-1}
 THREADS=${THREADS:-1}
-LLAMA_LIB_DIR=${LLAMA_LIB_DIR:-$ROOT/build/llama.cpp}
+if [ -z "${LLAMA_LIB_DIR:-}" ]; then
+  # The project's own static llama.cpp builds, wherever the last native build put them.
+  for d in build build-dev build-gyp; do
+    if [ -f "$ROOT/$d/llama.cpp/src/libllama.a" ]; then LLAMA_LIB_DIR=$ROOT/$d/llama.cpp; break; fi
+  done
+fi
+: "${LLAMA_LIB_DIR:?set LLAMA_LIB_DIR to a static llama.cpp build (see scripts/toy-model/CMakeLists.txt)}"
 MODEL=${MODEL:-$ROOT/models/toy-persona.gguf}
 cd "$ROOT"
 mkdir -p "$WORK" "$(dirname "$MODEL")"
