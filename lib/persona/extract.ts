@@ -20,6 +20,7 @@ import { checkPairs, generateResponses, judgePairs, type Judge, type ResponseGen
 import { parseTraitSpec, type TraitSpec } from './trait-spec';
 
 export type ExtractionMethod = 'mean-diff' | 'pca';
+export type ExtractionPositions = 'response' | 'last-prompt';
 
 /** Responses you already have, instead of a trait spec to generate them from. */
 export interface ExtractionSamples {
@@ -48,6 +49,12 @@ export interface ExtractOptions {
   samplesPerQuestion?: number;
   /** With a trait spec: how answers are sampled. */
   generation?: ResponseGeneration;
+  /**
+   * Which tokens are averaged: 'response' (default; every response token, as in Persona Vectors)
+   * or 'last-prompt' (the prompt's last token only, where the model has read the system prompt and
+   * not yet written anything, so the two poles' samples differ only in what the model carries).
+   */
+  positions?: ExtractionPositions;
   /** How many blocks to recommend, by separation (default 1). */
   recommend?: number;
   /** The steering coefficient recorded in the metadata (default 2, in raw units). */
@@ -85,9 +92,14 @@ export interface ExtractionResult {
   counts: { pairs: number; kept: number; empty: number; rejected: number };
 }
 
-const OPTION_KEYS = ['method', 'blocks', 'format', 'judge', 'samplesPerQuestion', 'generation', 'recommend', 'coefficient',
+const OPTION_KEYS = ['method', 'positions', 'blocks', 'format', 'judge', 'samplesPerQuestion', 'generation', 'recommend', 'coefficient',
   'normSamples', 'signal', 'onProgress'] as const;
 const PROJECTION_CHUNK = 16;
+
+/** The prompt's last token alone: the response is still needed to judge the pair, not to average. */
+function lastPromptToken(it: MeanItem): MeanItem {
+  return { tokens: Array.prototype.slice.call(it.tokens, 0, it.start) as number[], start: it.start - 1, end: it.start };
+}
 
 function aborted(): PersonaSteerError {
   return new PersonaSteerError(ErrorCodes.ABORTED, 'extraction was aborted');
@@ -103,6 +115,7 @@ export async function extractPersonaVector(context: Context, input: TraitSpec | 
   checkKeys('options', o, OPTION_KEYS);
   const info = context.model.info;
   const method = checkOneOf('options.method', o.method, ['mean-diff', 'pca'] as const, 'mean-diff');
+  const positions = checkOneOf('options.positions', o.positions, ['response', 'last-prompt'] as const, 'response');
   const blocks = checkBlocks('options.blocks', o.blocks ?? 'all', info.blockCount);
   const judge = checkFunction<Judge>('options.judge', o.judge);
   const recommend = optInt('options.recommend', o.recommend, 1, blocks.length, 1);
@@ -165,7 +178,13 @@ export async function extractPersonaVector(context: Context, input: TraitSpec | 
       if (!j.kept) { rec.kept = false; rec.dropped = 'judge'; }
     });
   }
-  for (const c of candidates) if (records[c.index].kept) items.push({ pos: c.pos, neg: c.neg });
+  const at = (it: MeanItem): MeanItem => (positions === 'response' ? it : lastPromptToken(it));
+  const responses: MeanItem[] = [];
+  for (const c of candidates) {
+    if (!records[c.index].kept) continue;
+    items.push({ pos: at(c.pos), neg: at(c.neg) });
+    responses.push(c.pos, c.neg);
+  }
   const counts = {
     pairs: records.length,
     kept: items.length,
@@ -237,7 +256,8 @@ export async function extractPersonaVector(context: Context, input: TraitSpec | 
 
   // Residual norms at every block up to the deepest extracted one (the metadata is indexed by block).
   const normBlocks = Array.from({ length: blocks[blocks.length - 1] + 1 }, (_, i) => i);
-  const normItems = all.slice(0, Math.min(all.length, normSamples));
+  // Always over response tokens: the scale a steering coefficient acts against while generating.
+  const normItems = responses.slice(0, Math.min(responses.length, normSamples));
   const norms = await measureResidualNorms(context, normItems, normBlocks, signal, (dn, t) => progress('norms', dn, t));
   const residualNorms = normBlocks.map((b) => norms.get(b)!);
 
@@ -249,7 +269,7 @@ export async function extractPersonaVector(context: Context, input: TraitSpec | 
 
   const metadata: PersonaVectorMetadata = {
     trait,
-    method,
+    method: positions === 'response' ? method : `${method}/${positions}`,
     ...(description !== undefined ? { description } : {}),
     modelHint: info.architecture,
     source: { architecture: info.architecture, nLayer: info.blockCount, nEmbd: d, hash: await modelFileHash(info.path) },

@@ -43,9 +43,10 @@ const sub = (a: number[], b: number[]) => a.map((x, i) => x - b[i]);
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 const unitOf = (a: ArrayLike<number>) => { const n = Math.sqrt(dot(a, a)); return Array.from(a, (x) => x / n); };
 
-function oracleMeanDiff(block: number, withPrompt = false): number[] {
-  const pos = oracleRows.map((s) => maskedMean(s.pos, block, withPrompt ? 0 : s.pos.start, s.pos.end));
-  const neg = oracleRows.map((s) => maskedMean(s.neg, block, withPrompt ? 0 : s.neg.start, s.neg.end));
+function oracleMeanDiff(block: number, withPrompt = false, at: 'response' | 'last-prompt' = 'response'): number[] {
+  const range = (s: SampleRows): [number, number] => (at === 'last-prompt' ? [s.start - 1, s.start] : [withPrompt ? 0 : s.start, s.end]);
+  const pos = oracleRows.map((s) => maskedMean(s.pos, block, ...range(s.pos)));
+  const neg = oracleRows.map((s) => maskedMean(s.neg, block, ...range(s.neg)));
   return sub(mean(pos), mean(neg));
 }
 
@@ -71,6 +72,39 @@ t.test('mean-diff equals the mean over samples of response-token means, positive
     // Averaging the prompt too would give a visibly different vector: the mask matters.
     t.ok(maxDiff(oracleMeanDiff(b, true), want) > 0.05 * scale, `block ${b}: prompt tokens would change the vector`);
   }
+});
+
+// For the last prompt token the poles must differ in the prompt: the mood sentence moves into it.
+const LP_PAIRS = PAIRS.map((p) => ({
+  positive: { prompt: p.positive.prompt + p.positive.response, response: ' The end.' },
+  negative: { prompt: p.negative.prompt + p.negative.response, response: ' The end.' },
+}));
+
+t.test('last-prompt extraction is the mean difference of the prompts\' last-token rows, with separation measured there too', async (t) => {
+  const rows = [];
+  for (const p of LP_PAIRS) rows.push({ pos: await rowsOf(p.positive.prompt, p.positive.response), neg: await rowsOf(p.negative.prompt, p.negative.response) });
+  const r = await extractPersonaVector(ctx, { trait: 'happy', samples: LP_PAIRS }, { positions: 'last-prompt' });
+  t.equal(r.vector.metadata.method, 'mean-diff/last-prompt');
+  for (let b = 0; b < nLayer; b++) {
+    const last = (s: SampleRows) => maskedMean(s, b, s.start - 1, s.start);
+    const want = sub(mean(rows.map((x) => last(x.pos))), mean(rows.map((x) => last(x.neg))));
+    const scale = Math.max(...want.map(Math.abs));
+    t.ok(maxDiff(r.vector.block(b), want) <= 1e-4 * scale, `block ${b}: max diff ${maxDiff(r.vector.block(b), want)} (scale ${scale})`);
+    const u = unitOf(r.vector.block(b));
+    const proj = r.projections.find((p) => p.block === b)!;
+    t.ok(maxDiff(proj.positive, rows.map((x) => dot(last(x.pos), u))) < 1e-4, `block ${b}: per-sample projections at the last prompt token`);
+  }
+});
+
+t.test('last-prompt extraction still measures residual norms over response tokens', async (t) => {
+  const a = await extractPersonaVector(ctx, { trait: 'happy', samples: LP_PAIRS }, { positions: 'last-prompt', normSamples: 4 });
+  const b = await extractPersonaVector(ctx, { trait: 'happy', samples: LP_PAIRS }, { normSamples: 4 });
+  t.same(a.vector.metadata.residualNorms, b.vector.metadata.residualNorms);
+});
+
+t.test('last-prompt extraction from pairs with identical prompts is ERR_EXTRACTION, not a zero vector', async (t) => {
+  await t.rejects(extractPersonaVector(ctx, { trait: 'happy', samples: PAIRS }, { positions: 'last-prompt' }),
+    { code: ErrorCodes.EXTRACTION, message: /no direction at blocks 0, 1, 2, 3, 4/ });
 });
 
 t.test('separation statistics come from per-sample mean projections on the unit vector', async (t) => {
@@ -194,6 +228,7 @@ t.test('bad input names the argument', async (t) => {
   await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: [{ positive: { prompt: 'a', response: '' }, negative: { prompt: 'a', response: 'b' } }] }), /input\.samples\[0\]\.positive\.response must be a non-empty string/);
   await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { methd: 'pca' } as never), /options\.methd/);
   await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { method: 'svd' as never }), /options\.method must be one of "mean-diff", "pca"/);
+  await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { positions: 'prompt' as never }), { code: ErrorCodes.INVALID_ARG, message: /options\.positions must be one of "response", "last-prompt"/ });
   await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { blocks: [5] }), /options\.blocks\[0\] must be an integer in \[0, 4\]/);
   await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { samplesPerQuestion: 2 }), /options\.samplesPerQuestion must be absent/);
   await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { generation: { maxTokens: 5 } }), /options\.generation must be absent/);
