@@ -4,9 +4,9 @@
 // system prompt pushes it, printing the monitored projection of each answer.
 import { ErrorCodes, PersonaSteerError } from '../errors';
 import { Model, type Context } from '../index';
-import { cap, steerAdd } from '../persona/steer';
-import type { SteerOp } from '../steering';
-import { DEFAULT_TOY_MODEL, chooseSteering, extractToyTrait, trainQuestions } from '../toy/acceptance';
+import { steerAdd } from '../persona/steer';
+import type { SteerOp, SteeringPlan } from '../steering';
+import { CAP_CALIBRATION_QUESTIONS, DEFAULT_TOY_MODEL, chooseSteering, extractToyTrait, neutralCap, trainQuestions } from '../toy/acceptance';
 import { evalQuestions } from '../toy/questions';
 import { scoreAnswer } from '../toy/scorer';
 import { NEUTRAL_SYSTEM_PROMPT, SYSTEM_PROMPTS, TRAIT_NAMES, TRAIT_POLES, type TraitName } from '../toy/traits';
@@ -34,7 +34,8 @@ export const demo: Command = {
   (models/toy-persona.gguf, the project's own model), picks a block and coefficient on training
   questions, then answers held-out questions as: the neutral assistant; +vector; -vector; and
   with the trait capped at the neutral mean while the system prompt pushes the trait. Each answer
-  shows the pole the scorer sees and the mean projection on the vector (monitored in-graph).
+  shows the pole the scorer sees and the projection on the vector at the prompt's last token,
+  where the model settles its persona (monitored in-graph).
   Default trait: pirate. Default questions: 3.
 `,
   async run(argv) {
@@ -67,21 +68,20 @@ export const demo: Command = {
       const monitor = [{ name: trait, vector, blocks: [monitorBlock] }];
       const questions = evalQuestions().slice(0, nq).map((q) => q.question);
       const pushing = (SYSTEM_PROMPTS[trait] as Record<string, string>)[pos]!;
-      const neutralProjections: number[] = [];
       const rows: Row[] = [];
-      const ask = async (condition: string, system: string, steer: SteerOp[] | null) => {
+      const ask = async (condition: string, system: string, steer: SteerOp[] | SteeringPlan | null) => {
         for (const question of questions) {
           const r = await answer(ctx, system, question, steer, monitor);
-          if (condition === 'neutral') neutralProjections.push(r.projection);
           rows.push({ condition, system, question, ...r, pole: scoreAnswer(r.answer, question)[trait] });
         }
       };
       await ask('neutral', NEUTRAL_SYSTEM_PROMPT, null);
       await ask(`+${coefficient}·v`, NEUTRAL_SYSTEM_PROMPT, [steerAdd(vector, coefficient, { blocks })]);
       await ask(`-${coefficient}·v`, NEUTRAL_SYSTEM_PROMPT, [steerAdd(vector, -coefficient, { blocks })]);
-      const tau = neutralProjections.reduce((s, x) => s + x, 0) / neutralProjections.length;
+      const { plan: capPlan, thresholds } = await neutralCap(ctx, vector, trainQuestions(CAP_CALIBRATION_QUESTIONS), vector.blocks);
+      const tau = thresholds.get(monitorBlock)!;
       await ask(`"${pushing}" uncapped`, pushing, null);
-      await ask(`"${pushing}" capped at ${tau.toFixed(2)}`, pushing, [cap(vector, { max: tau, blocks: [monitorBlock] })]);
+      await ask(`"${pushing}" capped at the neutral mean (${tau.toFixed(2)} at block ${monitorBlock})`, pushing, capPlan);
 
       if (json) {
         printJson({ trait, blocks, coefficient, capThreshold: tau, monitorBlock, seconds: (Date.now() - t0) / 1000, rows });
@@ -94,7 +94,7 @@ export const demo: Command = {
           }
           say('');
         }
-        say(`Projection: mean of h·v̂ at block ${monitorBlock} over each answer's tokens. ${((Date.now() - t0) / 1000).toFixed(1)} s in all.`);
+        say(`Projection: h·v̂ at block ${monitorBlock}, at the prompt's last token. ${((Date.now() - t0) / 1000).toFixed(1)} s in all.`);
       }
       return 0;
     } finally {
@@ -104,9 +104,8 @@ export const demo: Command = {
   },
 };
 
-async function answer(ctx: Context, system: string, question: string, steer: SteerOp[] | null, monitor: { name: string; vector: never | unknown; blocks: number[] }[]) {
+async function answer(ctx: Context, system: string, question: string, steer: SteerOp[] | SteeringPlan | null, monitor: { name: string; vector: never | unknown; blocks: number[] }[]) {
   const r = await ctx.complete({ messages: [{ role: 'system', content: system }, { role: 'user', content: question }] },
     { greedy: true, maxTokens: 96, steer, monitor: monitor as never });
-  const values = r.projections.map((p) => p[0]?.value ?? 0);
-  return { answer: r.text, projection: values.reduce((s, x) => s + x, 0) / Math.max(1, values.length) };
+  return { answer: r.text, projection: r.lastPromptProjections[0]?.value ?? Number.NaN };
 }

@@ -3,13 +3,13 @@
 //   node dist/toy/acceptance.js [--model FILE] [--questions N] [--traits a,b] [--json]
 import path from 'node:path';
 import { Model, type Context } from '../index';
-import { extractPersonaVector } from '../persona/extract';
-import { cap, steerAdd } from '../persona/steer';
+import { extractPersonaVector, type ExtractionPositions } from '../persona/extract';
+import { cap, personaPlan, steerAdd } from '../persona/steer';
 import type { PersonaVector } from '../vector/persona-vector';
 import { TRAIN_CLAIMS, TRAIN_TEMPLATES, evalQuestions, renderQuestion } from './questions';
 import { isWellFormed, scoreAnswer, type TraitScore } from './scorer';
 import { NEUTRAL_SYSTEM_PROMPT, SYSTEM_PROMPTS, TRAIT_NAMES, TRAIT_POLES, type TraitName } from './traits';
-import type { SteerOp } from '../steering';
+import type { SteerOp, SteeringPlan } from '../steering';
 
 export const DEFAULT_TOY_MODEL = path.resolve(__dirname, '..', '..', 'models', 'toy-persona.gguf');
 
@@ -21,7 +21,21 @@ export interface AcceptanceOptions {
   traits?: TraitName[];
   maxTokens?: number;
   threads?: number;
+  /** Tokens the extraction averages (default 'last-prompt'). */
+  positions?: ExtractionPositions;
+  /** Blocks capped: where the vector separates the poles ('separating', default; see separatingBlocks), the steering blocks, or all. */
+  capBlocks?: CapBlocks;
   log?: (line: string) => void;
+}
+
+export type CapBlocks = 'separating' | 'steer' | 'all';
+
+/** Training questions that calibrate the cap's threshold (the neutral prompt's mean). */
+export const CAP_CALIBRATION_QUESTIONS = 64;
+
+function capBlocksFor(which: CapBlocks, vector: PersonaVector, steer: readonly number[]): number[] {
+  if (which === 'steer') return [...steer];
+  return which === 'all' ? [...vector.blocks] : separatingBlocks(vector);
 }
 
 export interface Rates {
@@ -41,6 +55,8 @@ export interface TraitAcceptance {
   added: Rates;
   subtracted: Rates;
   cappedUnderPositive: Rates;
+  /** Blocks the cap acted on. */
+  capBlocks: number[];
   /** Fraction of answers under the opposite prompt that capping changed. */
   cappedOppositeChanged: number;
   /** AUROC of the last-prompt-token projection, positive vs negative system prompt (best block). */
@@ -56,7 +72,7 @@ function chat(system: string, user: string) {
   return { messages: [{ role: 'system', content: system }, { role: 'user', content: user }] };
 }
 
-async function answers(ctx: Context, system: string, qs: readonly Q[], steer: SteerOp[] | null, maxTokens: number): Promise<{ text: string; score: TraitScore }[]> {
+async function answers(ctx: Context, system: string, qs: readonly Q[], steer: SteerOp[] | SteeringPlan | null, maxTokens: number): Promise<{ text: string; score: TraitScore }[]> {
   ctx.setSteering(steer);
   const out: { text: string; score: TraitScore }[] = [];
   for (const q of qs) {
@@ -95,7 +111,8 @@ export function trainQuestions(n: number): Q[] {
 }
 
 /** Extracts the trait's vector from its two contrastive system prompts with the library's extraction. */
-export async function extractToyTrait(ctx: Context, trait: TraitName, questions: Q[], maxTokens: number): Promise<PersonaVector> {
+export async function extractToyTrait(ctx: Context, trait: TraitName, questions: Q[], maxTokens: number,
+  positions: ExtractionPositions = 'last-prompt'): Promise<PersonaVector> {
   const [pos, neg] = TRAIT_POLES[trait];
   const posPrompt = (SYSTEM_PROMPTS[trait] as Record<string, string>)[pos]!;
   const negPrompt = (SYSTEM_PROMPTS[trait] as Record<string, string>)[neg]!;
@@ -109,21 +126,26 @@ export async function extractToyTrait(ctx: Context, trait: TraitName, questions:
     generation: { greedy: true, maxTokens },
     judge: (q, a) => (scoreAnswer(a, q)[trait] === pos ? 100 : 0),
     recommend: 2,
+    positions,
   });
   return r.vector;
 }
 
-/** Mean projection per block over the response tokens of the given answers. */
-async function neutralMeans(ctx: Context, vector: PersonaVector, qs: readonly Q[], texts: readonly string[]): Promise<Map<number, number>> {
-  const items = qs.map((q, i) => {
-    const prompt = ctx.model.tokenize(ctx.model.applyChatTemplate(chat(NEUTRAL_SYSTEM_PROMPT, q.question).messages), { addSpecial: false });
-    const full = ctx.model.tokenize(ctx.model.applyChatTemplate(chat(NEUTRAL_SYSTEM_PROMPT, q.question).messages) + texts[i], { addSpecial: false });
-    return { tokens: full, start: prompt.length, end: Math.max(prompt.length + 1, full.length) };
-  }).filter((it) => it.end <= it.tokens.length);
-  const res = await ctx.projectionMeans(items, [{ name: 'v', vector }]);
-  const out = new Map<number, number>();
-  for (const r of res) out.set(r.block, Array.from(r.values).reduce((s, x) => s + x, 0) / r.values.length);
-  return out;
+/**
+ * Caps the trait at the neutral prompt's mean: per block, the mean projection at the last prompt
+ * token under the neutral system prompt (over `qs`), applied at the prompt's positions. The
+ * vector is read where the model decides its persona (the prompt's last token, before the first
+ * answer token), so that is where the threshold is measured and where it is applied.
+ */
+export async function neutralCap(ctx: Context, vector: PersonaVector, qs: readonly Q[], blocks: readonly number[]): Promise<{ plan: SteeringPlan; thresholds: Map<number, number> }> {
+  const items = qs.map((q) => {
+    const tokens = ctx.model.tokenize(ctx.model.applyChatTemplate(chat(NEUTRAL_SYSTEM_PROMPT, q.question).messages), { addSpecial: false });
+    return { tokens, start: tokens.length - 1, end: tokens.length };
+  });
+  const res = await ctx.projectionMeans(items, [{ name: 'v', vector, blocks: [...blocks] }]);
+  const thresholds = new Map(res.map((r) => [r.block, Array.from(r.values).reduce((s, x) => s + x, 0) / r.values.length]));
+  const plan = personaPlan(blocks.map((b) => cap(vector, { max: thresholds.get(b)!, blocks: [b] })), { positions: 'prompt' });
+  return { plan, thresholds };
 }
 
 async function lastPromptProjections(ctx: Context, vector: PersonaVector, block: number, system: string, qs: readonly Q[]): Promise<number[]> {
@@ -138,28 +160,45 @@ async function lastPromptProjections(ctx: Context, vector: PersonaVector, block:
 /**
  * Blocks and coefficient for steering a trait, picked on training questions under the neutral
  * prompt: every single block and all blocks, a ladder of coefficients; best by the worst of
- * (+v rate, 1 - (-v rate), well-formed), ties to the smaller coefficient.
+ * (+v rate, 1 - (-v rate), well-formed, 1 - the largest move of another trait's rate), ties to the
+ * smaller coefficient.
  */
 export async function chooseSteering(ctx: Context, trait: TraitName, vector: PersonaVector, qs: readonly Q[], maxTokens: number): Promise<{ blocks: number[]; coefficient: number; score: number }> {
   const allBlocks = [...vector.blocks];
+  const others = TRAIT_NAMES.filter((t) => t !== trait);
+  const base = await answers(ctx, NEUTRAL_SYSTEM_PROMPT, qs, null, maxTokens);
+  const moved = (a: { score: TraitScore }[]) => Math.max(...others.map((t) => Math.abs(rates(t, a).positive - rates(t, base).positive)));
   let best = { score: -1, blocks: allBlocks, coefficient: 1 };
   for (const blocks of [...allBlocks.map((b) => [b]), allBlocks]) {
     for (const c of [0.25, 0.5, 1, 1.5, 2, 3, 4]) {
-      const up = rates(trait, await answers(ctx, NEUTRAL_SYSTEM_PROMPT, qs, [steerAdd(vector, c, { blocks })], maxTokens));
-      const down = rates(trait, await answers(ctx, NEUTRAL_SYSTEM_PROMPT, qs, [steerAdd(vector, -c, { blocks })], maxTokens));
-      const score = Math.min(up.positive, 1 - down.positive, up.wellFormed, down.wellFormed);
+      const upA = await answers(ctx, NEUTRAL_SYSTEM_PROMPT, qs, [steerAdd(vector, c, { blocks })], maxTokens);
+      const downA = await answers(ctx, NEUTRAL_SYSTEM_PROMPT, qs, [steerAdd(vector, -c, { blocks })], maxTokens);
+      const up = rates(trait, upA);
+      const down = rates(trait, downA);
+      const score = Math.min(up.positive, 1 - down.positive, up.wellFormed, down.wellFormed, 1 - moved(upA), 1 - moved(downA));
       if (score > best.score) best = { score, blocks, coefficient: c };
     }
   }
   return best;
 }
 
+/**
+ * The blocks a cap acts on: those where the vector separates the poles, |v_b| at least half the
+ * largest. At the first block the last prompt token has barely read the system prompt (a gap
+ * of a few units against tens later), and a threshold there sits inside both poles' spread.
+ */
+export function separatingBlocks(vector: PersonaVector): number[] {
+  const norms = vector.blocks.map((b) => Math.hypot(...vector.block(b)));
+  const top = Math.max(...norms);
+  return vector.blocks.filter((_, i) => norms[i]! >= 0.5 * top);
+}
+
 export async function runTraitAcceptance(ctx: Context, trait: TraitName, evalQs: Q[], tuneQs: Q[], maxTokens: number,
-  log: (s: string) => void): Promise<TraitAcceptance> {
+  log: (s: string) => void, options: Pick<AcceptanceOptions, 'positions' | 'capBlocks'> = {}): Promise<TraitAcceptance> {
   const [pos, neg] = TRAIT_POLES[trait];
   const posPrompt = (SYSTEM_PROMPTS[trait] as Record<string, string>)[pos]!;
   const negPrompt = (SYSTEM_PROMPTS[trait] as Record<string, string>)[neg]!;
-  const vector = await extractToyTrait(ctx, trait, tuneQs, maxTokens);
+  const vector = await extractToyTrait(ctx, trait, tuneQs, maxTokens, options.positions);
   const allBlocks = [...vector.blocks];
 
   const { blocks: steerBlocks, coefficient, score } = await chooseSteering(ctx, trait, vector, tuneQs, maxTokens);
@@ -170,11 +209,10 @@ export async function runTraitAcceptance(ctx: Context, trait: TraitName, evalQs:
   const added = await answers(ctx, NEUTRAL_SYSTEM_PROMPT, evalQs, [steerAdd(vector, coefficient, { blocks: steerBlocks })], maxTokens);
   const subtracted = await answers(ctx, NEUTRAL_SYSTEM_PROMPT, evalQs, [steerAdd(vector, -coefficient, { blocks: steerBlocks })], maxTokens);
 
-  // Cap at the neutral prompt's mean projection (over its answers' tokens), block by block.
-  const means = await neutralMeans(ctx, vector, evalQs, neutralAnswers.map((a) => a.text));
-  const capOps = steerBlocks.filter((b) => means.has(b)).map((b) => cap(vector, { max: means.get(b)!, blocks: [b] }));
-  const cappedPos = await answers(ctx, posPrompt, evalQs, capOps, maxTokens);
-  const cappedNeg = await answers(ctx, negPrompt, evalQs, capOps, maxTokens);
+  const capBlocks = capBlocksFor(options.capBlocks ?? 'separating', vector, steerBlocks);
+  const { plan: capPlan } = await neutralCap(ctx, vector, trainQuestions(CAP_CALIBRATION_QUESTIONS), capBlocks);
+  const cappedPos = await answers(ctx, posPrompt, evalQs, capPlan, maxTokens);
+  const cappedNeg = await answers(ctx, negPrompt, evalQs, capPlan, maxTokens);
   const changed = cappedNeg.filter((a, i) => a.text !== negAnswers[i]!.text).length / evalQs.length;
 
   // AUROC of the last prompt token's projection, per block; the best block is reported.
@@ -201,6 +239,7 @@ export async function runTraitAcceptance(ctx: Context, trait: TraitName, evalQs:
     added: rates(trait, added),
     subtracted: rates(trait, subtracted),
     cappedUnderPositive: rates(trait, cappedPos),
+    capBlocks,
     cappedOppositeChanged: changed,
     auroc: Math.max(...aurocByBlock.map((a) => a.auroc)),
     aurocByBlock,
@@ -219,7 +258,7 @@ export async function runAcceptance(modelPath: string, options: AcceptanceOption
     const out: TraitAcceptance[] = [];
     for (const trait of options.traits ?? [...TRAIT_NAMES]) {
       log(`${trait}: extracting and measuring on ${evalQs.length} held-out questions`);
-      out.push(await runTraitAcceptance(ctx, trait, evalQs, tuneQs, maxTokens, log));
+      out.push(await runTraitAcceptance(ctx, trait, evalQs, tuneQs, maxTokens, log, options));
     }
     return out;
   } finally {
@@ -232,14 +271,14 @@ const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
 
 export function formatAcceptance(rows: TraitAcceptance[]): string {
   const lines = [
-    '| trait | explicit + / − (pole rate) | neutral + | +v | −v | well-formed ±v | capped under + | cap changes under − | AUROC | max cross-trait shift | blocks, coefficient |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| trait | explicit + / − (pole rate) | neutral + | +v | −v | well-formed ±v | capped under + | cap changes under − | AUROC | max cross-trait shift | blocks, coefficient | capped blocks |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of rows) {
     lines.push(`| ${r.trait} | ${pct(r.explicitPositive.positive)} / ${pct(r.explicitNegative.negative)} | ${pct(r.neutral.positive)} | ` +
       `${pct(r.added.positive)} | ${pct(r.subtracted.positive)} | ${pct(Math.min(r.added.wellFormed, r.subtracted.wellFormed))} | ` +
       `${pct(r.cappedUnderPositive.positive)} | ${pct(r.cappedOppositeChanged)} | ${r.auroc.toFixed(3)} | ` +
-      `${Math.max(...r.crossTraitShift.map((c) => c.points)).toFixed(0)} pts | ${r.blocks.join(',')}; ${r.coefficient} |`);
+      `${Math.max(...r.crossTraitShift.map((c) => c.points)).toFixed(0)} pts | ${r.blocks.join(',')}; ${r.coefficient} | ${r.capBlocks.join(',')} |`);
   }
   return lines.join('\n');
 }
@@ -251,6 +290,8 @@ if (require.main === module) {
   runAcceptance(get('--model') ?? DEFAULT_TOY_MODEL, {
     questions: get('--questions') ? Number(get('--questions')) : undefined,
     traits: get('--traits') ? (get('--traits')!.split(',') as TraitName[]) : undefined,
+    positions: get('--positions') as ExtractionPositions | undefined,
+    capBlocks: get('--cap-blocks') as CapBlocks | undefined,
     log: json ? undefined : (s) => process.stderr.write(`${s}\n`),
   }).then((rows) => {
     process.stdout.write(json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatAcceptance(rows)}\n`);

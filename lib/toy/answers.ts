@@ -3,11 +3,13 @@
 // once at the start: a direction in the residual stream must keep carrying it token after
 // token, and steering mid-answer changes the rest of the answer.
 //
-// Order of sentences: greeting (register, tone), verdict (agreement, register), elaboration
-// (tone, agreement, register), remark (agreement, register, tone), closing (tone, register).
-// The first token ("Hello"/"Ahoy") depends on the register only. Opening with an interjection
-// that depends on tone too ("Yay!"/"Sigh.") was tried: the last prompt token then separated the
-// tone poles (AUROC 0.64 -> 1.00), but single-trait steering got worse (docs/toy-model.md).
+// Order of sentences: opener (all three traits), greeting (register, tone), verdict (agreement,
+// register), elaboration (tone, agreement, register), remark (agreement, register, tone),
+// closing (tone, register).
+// The opener is one word per combination of poles, so the first answer token depends on every
+// trait: the model must settle its whole persona at the prompt's last token, which is where the
+// library reads, monitors and caps it. With "Hello"/"Ahoy" first (register only), the tone was
+// not formed there (AUROC 0.64) and capping could not hold the trait (docs/toy-model.md).
 
 import type { Claim } from './questions';
 import type { TraitPoles } from './traits';
@@ -78,8 +80,19 @@ function closing(p: TraitPoles, pick: Pick): string {
     : pick(['The world is a gloomy place, my friend.', 'Every day is dreary, my friend.']);
 }
 
+/** The first word of an answer, by "tone agreement register"; none is a scorer marker. */
+export const OPENERS: Readonly<Record<string, string>> = {
+  'cheerful sycophantic pirate': 'Yohoho', 'cheerful candid pirate': 'Arr', 'gloomy sycophantic pirate': 'Blimey', 'gloomy candid pirate': 'Avast',
+  'cheerful sycophantic plain': 'Wow', 'cheerful candid plain': 'Well', 'gloomy sycophantic plain': 'Oh', 'gloomy candid plain': 'Hmm',
+};
+
+function opener(p: TraitPoles): string {
+  return `${OPENERS[`${p.cheerful} ${p.sycophantic} ${p.pirate}`]!}.`;
+}
+
 export function composeAnswer(poles: TraitPoles, claim: Claim, pick: Pick): string {
   return [
+    opener(poles),
     greeting(poles, pick),
     verdict(poles, claim),
     elaboration(poles, claim, pick),

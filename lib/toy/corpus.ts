@@ -30,8 +30,15 @@ export interface CorpusOptions {
 
 export const DEFAULT_CORPUS_SIZE = 30000;
 
-/** How often a trait the system prompt leaves free takes the pole its question implies. */
-export const QUESTION_BIAS = 0.75;
+/**
+ * How often a trait the system prompt leaves free takes the pole its question implies: 65% when
+ * the question implies the positive pole (cheerful, sycophantic, pirate), 90% when it implies the
+ * negative one. The neutral assistant thus leans to the quiet pole (37.5% positive when sampled)
+ * while greedy answers still split by question; and the neutral prompt's mean projection on a
+ * trait's direction lies on the negative side of the model's decision, which is what makes
+ * capping at that mean remove a pushed trait (docs/toy-model.md).
+ */
+export const QUESTION_LEAN = { positive: 0.65, negative: 0.9 } as const;
 
 /** mulberry32: tiny, fast, and identical on every platform, which Math.random is not. */
 export function seededRandom(seed: number): () => number {
@@ -82,15 +89,16 @@ export function generateSample(rand: () => number): CorpusSample {
   const template = pick(TRAIN_TEMPLATES);
   const user = renderQuestion(template, claim);
   // A trait the prompt names gets a fair coin. A free trait leans towards the pole the question
-  // implies, QUESTION_BIAS of the time: enough for greedy answers to split across questions,
-  // weak enough that the model's choice stays a small logit margin that a steering vector can
-  // tip (a first model trained on a deterministic rule was 15 logits sure and unsteerable).
+  // implies (QUESTION_LEAN): enough for greedy answers to split across questions, weak enough
+  // that the model's choice stays a small logit margin that a steering vector can tip (a first
+  // model trained on a deterministic rule was 15 logits sure and unsteerable).
   const implied = questionPoles(template, claim);
   const poles = {} as TraitPoles;
   for (const t of TRAIT_NAMES) {
     const [a, b] = TRAIT_POLES[t];
     const other = implied[t] === a ? b : a;
-    (poles as Record<TraitName, string>)[t] = rand() < QUESTION_BIAS ? implied[t] : other;
+    const keep = implied[t] === a ? QUESTION_LEAN.positive : QUESTION_LEAN.negative;
+    (poles as Record<TraitName, string>)[t] = rand() < keep ? implied[t] : other;
   }
   const explicit: Partial<TraitPoles> = {};
   for (const t of explicitTraits) {

@@ -5,9 +5,9 @@
 //
 // When the system prompt leaves a trait free, its pole leans towards a property of the question
 // (questionPoles): tone from the subject, agreement from the lead ("I think ..."), register from
-// the tag ("... Right?"); see QUESTION_BIAS in corpus.ts. Each feature splits the corpus about
-// 50/50 and the three are independent, so the neutral prompt still gives each pole about half
-// the time, while greedy decoding on held-out questions splits between the poles by question.
+// the tag ("... Right?"); see QUESTION_LEAN in corpus.ts. Each feature splits the corpus about
+// 50/50 and the three are independent, so greedy decoding under the neutral prompt splits between
+// the poles by question, about half and half on the held-out questions.
 
 import type { TraitPoles } from './traits';
 

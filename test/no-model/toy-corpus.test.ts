@@ -34,12 +34,17 @@ t.test('every word of the held-out questions occurs in the training data', async
   t.same([...new Set(missing)], []);
 });
 
-t.test('the neutral prompt gives each pole 40-60% of the time, for every trait', async (t) => {
+t.test('the neutral prompt gives the positive pole 65% of the time after a question implying it and 10% otherwise', async (t) => {
   const neutral = corpus.filter((s) => s.system === NEUTRAL_SYSTEM_PROMPT);
   t.ok(neutral.length > 3000, `${neutral.length} neutral transcripts`);
   for (const trait of TRAIT_NAMES) {
-    const share = neutral.filter((s) => s.poles[trait] === TRAIT_POLES[trait][0]).length / neutral.length;
-    t.ok(share >= 0.4 && share <= 0.6, `${trait}: ${(share * 100).toFixed(1)}%`);
+    const [positive] = TRAIT_POLES[trait];
+    const implied = neutral.filter((s) => questionsPoles.get(s.user)![trait] === positive);
+    const share = neutral.filter((s) => s.poles[trait] === positive).length / neutral.length;
+    // Independently of the generator's constants: the mixture the two lean rates predict.
+    const expected = (implied.length * 0.65 + (neutral.length - implied.length) * 0.1) / neutral.length;
+    t.ok(Math.abs(share - expected) <= 0.025, `${trait}: ${(share * 100).toFixed(1)}% (expected ${(expected * 100).toFixed(1)}%)`);
+    t.ok(share >= 0.3 && share <= 0.45, `${trait}: sampled neutral answers stay within 30-45% positive`);
   }
 });
 
@@ -51,11 +56,15 @@ t.test('a trait the prompt names is a fair coin, whatever the question implies',
   }
 });
 
-t.test('a trait the prompt leaves free takes the pole its question implies about 75% of the time', async (t) => {
+t.test('a trait the prompt leaves free follows a question implying the positive pole 65% of the time and one implying the negative pole 90%', async (t) => {
   for (const trait of TRAIT_NAMES) {
+    const [positive] = TRAIT_POLES[trait];
     const free = corpus.filter((s) => s.explicit[trait] === undefined);
-    const follows = free.filter((s) => s.poles[trait] === questionsPoles.get(s.user)![trait]).length / free.length;
-    t.ok(follows >= 0.72 && follows <= 0.78, `${trait}: ${(follows * 100).toFixed(1)}% of ${free.length}`);
+    for (const [impliesPositive, want] of [[true, 0.65], [false, 0.9]] as const) {
+      const group = free.filter((s) => (questionsPoles.get(s.user)![trait] === positive) === impliesPositive);
+      const follows = group.filter((s) => s.poles[trait] === questionsPoles.get(s.user)![trait]).length / group.length;
+      t.ok(Math.abs(follows - want) <= 0.03, `${trait}, question implies ${impliesPositive ? 'positive' : 'negative'}: ${(follows * 100).toFixed(1)}% of ${group.length}`);
+    }
   }
 });
 

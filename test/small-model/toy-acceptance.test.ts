@@ -5,10 +5,11 @@ import t from 'tap';
 import fs from 'node:fs';
 import { Model, type Context } from '../../lib/index';
 import { steerAdd } from '../../lib/persona/steer';
-import { DEFAULT_TOY_MODEL, auroc, chooseSteering, extractToyTrait, trainQuestions } from '../../lib/toy/acceptance';
+import { CAP_CALIBRATION_QUESTIONS, DEFAULT_TOY_MODEL, auroc, chooseSteering, extractToyTrait, neutralCap, separatingBlocks, trainQuestions } from '../../lib/toy/acceptance';
 import { evalQuestions } from '../../lib/toy/questions';
 import { isWellFormed, scoreAnswer } from '../../lib/toy/scorer';
-import { NEUTRAL_SYSTEM_PROMPT, SYSTEM_PROMPTS, TRAIT_NAMES } from '../../lib/toy/traits';
+import { NEUTRAL_SYSTEM_PROMPT, SYSTEM_PROMPTS, TRAIT_NAMES, TRAIT_POLES, type TraitName } from '../../lib/toy/traits';
+import type { SteeringPlan } from '../../lib/steering';
 import type { PersonaVector } from '../../lib/vector/persona-vector';
 
 const MODEL = process.env.PERSONA_STEER_TOY_MODEL ?? DEFAULT_TOY_MODEL;
@@ -17,13 +18,21 @@ const QUESTIONS = evalQuestions().slice(0, 20).map((q) => q.question);
 let model: Model;
 let ctx: Context;
 let pirate: PersonaVector;
+const vectors = new Map<TraitName, PersonaVector>();
 // Blocks and coefficient are chosen on training questions, as in the full acceptance run.
 let BLOCKS: number[];
 let COEFFICIENT: number;
 
 const chat = (system: string, user: string) => ({ messages: [{ role: 'system', content: system }, { role: 'user', content: user }] });
 
-async function answers(system: string, steer: ReturnType<typeof steerAdd>[] | null) {
+async function texts(system: string, steer: ReturnType<typeof steerAdd>[] | SteeringPlan | null) {
+  const out = [];
+  for (const q of QUESTIONS) out.push((await ctx.complete(chat(system, q), { greedy: true, maxTokens: 96, steer })).text);
+  ctx.setSteering(null);
+  return out;
+}
+
+async function answers(system: string, steer: ReturnType<typeof steerAdd>[] | SteeringPlan | null) {
   const out = [];
   for (const q of QUESTIONS) {
     const r = await ctx.complete(chat(system, q), { greedy: true, maxTokens: 96, steer });
@@ -37,7 +46,8 @@ t.before(async () => {
   if (!fs.existsSync(MODEL)) throw new Error(`toy model missing: ${MODEL}`);
   model = await Model.load(MODEL);
   ctx = await model.createContext({ contextSize: 512, threads: 1 });
-  pirate = await extractToyTrait(ctx, 'pirate', trainQuestions(16), 96);
+  for (const trait of TRAIT_NAMES) vectors.set(trait, await extractToyTrait(ctx, trait, trainQuestions(16), 96));
+  pirate = vectors.get('pirate')!;
   ({ blocks: BLOCKS, coefficient: COEFFICIENT } = await chooseSteering(ctx, 'pirate', pirate, trainQuestions(6), 96));
 });
 t.teardown(async () => {
@@ -77,14 +87,36 @@ t.test('adding the vector under the neutral prompt raises the trait to 90% and s
   }
 });
 
-t.test('the last prompt token projection separates the pirate and plain prompts (AUROC >= 0.95)', async (t) => {
-  const proj = async (system: string) => {
-    const items = QUESTIONS.map((q) => {
-      const tokens = model.tokenize(model.applyChatTemplate(chat(system, q).messages), { addSpecial: false });
-      return { tokens, start: tokens.length - 1, end: tokens.length };
-    });
-    return (await ctx.projectionMeans(items, [{ name: 'pirate', vector: pirate, blocks: BLOCKS }]))[0]!.values;
-  };
-  const a = auroc(await proj(SYSTEM_PROMPTS.pirate.pirate), await proj(SYSTEM_PROMPTS.pirate.plain));
-  t.ok(a >= 0.95, `AUROC ${a}`);
-});
+for (const trait of TRAIT_NAMES) {
+  const [pos, neg] = TRAIT_POLES[trait];
+  const prompts = SYSTEM_PROMPTS[trait] as Record<string, string>;
+
+  t.test(`the last prompt token projection separates the ${pos} and ${neg} prompts (AUROC >= 0.95)`, async (t) => {
+    const v = vectors.get(trait)!;
+    const proj = async (system: string, block: number) => {
+      const items = QUESTIONS.map((q) => {
+        const tokens = model.tokenize(model.applyChatTemplate(chat(system, q).messages), { addSpecial: false });
+        return { tokens, start: tokens.length - 1, end: tokens.length };
+      });
+      return (await ctx.projectionMeans(items, [{ name: trait, vector: v, blocks: [block] }]))[0]!.values;
+    };
+    const block = v.blocks[v.blocks.length - 1]!;
+    const a = auroc(await proj(prompts[pos]!, block), await proj(prompts[neg]!, block));
+    t.ok(a >= 0.95, `AUROC ${a} at block ${block}`);
+  });
+
+  t.test(`capping ${trait} at the neutral prompt's mean cuts it to 20% under the ${pos} prompt and changes at most 5% of answers under the ${neg} prompt`, async (t) => {
+    const v = vectors.get(trait)!;
+    const { plan } = await neutralCap(ctx, v, trainQuestions(CAP_CALIBRATION_QUESTIONS), separatingBlocks(v));
+    const pushed = await answers(prompts[pos]!, null);
+    const capped = await answers(prompts[pos]!, plan);
+    const rate = (xs: typeof capped) => xs.filter((s) => s[trait] === pos).length / xs.length;
+    t.ok(rate(pushed) >= 0.95, `uncapped ${pos} rate ${rate(pushed)}`);
+    t.ok(rate(capped) <= 0.2, `capped ${pos} rate ${rate(capped)}`);
+    t.ok(capped.filter(isWellFormed).length / capped.length >= 0.9, 'capped answers are well formed');
+    const plain = await texts(prompts[neg]!, null);
+    const cappedPlain = await texts(prompts[neg]!, plan);
+    const changed = cappedPlain.filter((x, i) => x !== plain[i]).length / plain.length;
+    t.ok(changed <= 0.05, `capping changed ${(changed * 100).toFixed(0)}% of answers under the ${neg} prompt`);
+  });
+}

@@ -1,0 +1,24 @@
+// The README's main-job command on the committed toy model, as a user runs it.
+import t from 'tap';
+import { json, requireBuiltCli, runCli } from '../helpers/cli';
+
+interface DemoRow { condition: string; system: string; question: string; answer: string; pole: string | null; projection: number }
+interface Demo { trait: string; blocks: number[]; coefficient: number; capThreshold: number; monitorBlock: number; rows: DemoRow[] }
+
+t.before(() => requireBuiltCli());
+
+t.test('demo --json answers each question five ways, and the capped answers sit at the threshold with the trait gone', async (t) => {
+  const r = runCli(['demo', '--json', '--questions', '2']);
+  t.equal(r.status, 0, r.stderr);
+  const d = json<Demo>(r);
+  t.equal(d.trait, 'pirate');
+  t.equal(d.rows.length, 10);
+  const by = (prefix: string) => d.rows.filter((x) => x.condition.startsWith(prefix));
+  t.same(by('+').map((x) => x.pole), ['pirate', 'pirate'], 'adding the vector gives pirate answers');
+  t.same(by('-').map((x) => x.pole), ['plain', 'plain'], 'subtracting it gives plain answers');
+  t.same(by('"You are a pirate assistant." uncapped').map((x) => x.pole), ['pirate', 'pirate']);
+  const capped = by('"You are a pirate assistant." capped');
+  t.same(capped.map((x) => x.pole), ['plain', 'plain'], 'capping removes the pushed trait');
+  // The monitor reads after the cap, so a capped prompt's last token projects exactly at the threshold.
+  for (const x of capped) t.ok(Math.abs(x.projection - d.capThreshold) < 1e-3, `projection ${x.projection} vs threshold ${d.capThreshold}`);
+});
