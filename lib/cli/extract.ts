@@ -26,6 +26,8 @@ export const extract: Command = {
                             a prompt is raw text, or { "system"?, "user" } formatted by --format
   --out, -o FILE            control-vector file to write
   --method mean-diff|pca    default mean-diff
+  --positions response|last-prompt
+                            tokens averaged: the response (default) or the prompt's last token
   --blocks BLOCKS           blocks to extract at: 3, 2-4, 1,3,5 or all (default all)
   --format chat|plain       how { system, user } prompts become text (default chat; plain for models without a template)
   --samples-per-question N  with --spec: answers per question and polarity (default 1)
@@ -44,7 +46,7 @@ export const extract: Command = {
   async run(argv, { signal }) {
     const { values } = parse('extract', argv, {
       ...MODEL_FLAGS, ...COMMON_FLAGS,
-      spec: { type: 'string' }, pairs: { type: 'string' }, out: { type: 'string', short: 'o' }, method: { type: 'string' },
+      spec: { type: 'string' }, pairs: { type: 'string' }, out: { type: 'string', short: 'o' }, method: { type: 'string' }, positions: { type: 'string' },
       blocks: { type: 'string' }, format: { type: 'string' }, 'samples-per-question': { type: 'string' }, 'max-tokens': { type: 'string' },
       temperature: { type: 'string' }, seed: { type: 'string' }, judge: { type: 'string' }, recommend: { type: 'string' },
       coefficient: { type: 'string' }, plot: { type: 'string' },
@@ -56,6 +58,8 @@ export const extract: Command = {
     const options: ExtractOptions = {};
     const method = choice(values, 'method', ['mean-diff', 'pca'] as const);
     if (method) options.method = method;
+    const positions = choice(values, 'positions', ['response', 'last-prompt'] as const);
+    if (positions) options.positions = positions;
     const blocks = blocksFlag(values, 'blocks');
     if (blocks !== undefined) options.blocks = blocks;
     const format = choice(values, 'format', ['chat', 'plain'] as const);

@@ -51,6 +51,27 @@ t.test('extract --pairs writes the vector the library extracts and reports per-b
   for (const b of lib.vector.blocks) t.same(Array.from(file.block(b)), Array.from(lib.vector.block(b)), `block ${b} equals the library's`);
 });
 
+t.test('extract --positions last-prompt writes the vector the library extracts at the prompt\'s last token', async (t) => {
+  // The mood sentence moves into the prompt, so the poles differ before the response starts.
+  const samples = storyPairs().map((p) => ({
+    positive: { prompt: p.positive.prompt + p.positive.response, response: ' The end.' },
+    negative: { prompt: p.negative.prompt + p.negative.response, response: ' The end.' },
+  }));
+  const file = path.join(dir, 'lp-pairs.json');
+  fs.writeFileSync(file, JSON.stringify({ trait: 'happy', samples }));
+  const out = path.join(dir, 'happy-lp.gguf');
+  const r = runCli(['extract', ...M, '--pairs', file, '--out', out, '--positions', 'last-prompt', '--json']);
+  t.equal(r.status, 0, r.stderr);
+  t.equal(json<ExtractJson>(r).method, 'mean-diff/last-prompt');
+  const model = await Model.load(stories260K, { gpuLayers: 0 });
+  const ctx = await model.createContext({ contextSize: 256, threads: 1 });
+  const lib = await extractPersonaVector(ctx, { trait: 'happy', samples }, { positions: 'last-prompt' });
+  await ctx.dispose();
+  model.dispose();
+  const written = await readControlVector(out);
+  for (const b of lib.vector.blocks) t.same(Array.from(written.block(b)), Array.from(lib.vector.block(b)), `block ${b} equals the library's`);
+});
+
 t.test('extract prints a table without --json and --plot writes an SVG bar per block', async (t) => {
   const svg = path.join(dir, 'sep.svg');
   const r = runCli(['extract', ...M, '--pairs', pairsFile, '--out', path.join(dir, 'pca.gguf'), '--method', 'pca', '--blocks', '1-3', '--plot', svg]);
