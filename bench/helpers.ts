@@ -1,19 +1,12 @@
 // Helpers the cases share: deterministic inputs, contexts with the run's threads, and the two
 // timed operations (decode N tokens, process a prompt).
 import { clamp, type Context, type GenerateOptions, type MonitorEntry, type Model, type SteerOp } from '../index';
+import { seededRandom } from '../seeded-random';
 import type { BenchEnv, Sample } from './types';
 
 /** mulberry32 as floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = seededRandom;
+
 
 /** BOS followed by n - 1 ordinary token ids (ids 0-2 are unk/bos/eos in these vocabularies). */
 export function promptTokens(model: Model, n: number, seed: number): Int32Array {

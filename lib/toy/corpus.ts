@@ -6,6 +6,7 @@ import { composeAnswer, type Pick } from './answers';
 import { TRAIN_CLAIMS, TRAIN_TEMPLATES, questionPoles, renderQuestion, type Claim } from './questions';
 import { TRAIT_NAMES, TRAIT_POLES, systemPromptFor, type TraitName, type TraitPoles } from './traits';
 import { invalidArg } from '../errors';
+import { seededRandom } from '../seeded-random';
 
 export type PromptKind = 'neutral' | 'single' | 'combined';
 
@@ -40,17 +41,7 @@ export const DEFAULT_CORPUS_SIZE = 30000;
  */
 export const QUESTION_LEAN = { positive: 0.65, negative: 0.9 } as const;
 
-/** mulberry32: tiny, fast, and identical on every platform, which Math.random is not. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
 

@@ -1,14 +1,8 @@
 // Plain-number helpers for oracles: written independently of the library's own math.
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../lib/seeded-random';
+
+/** mulberry32 floats in [0, 1) from a seed. */
+export const rng = seededRandom;
 
 export function randomVector(n: number, seed: number, scale = 1): Float32Array {
   const r = rng(seed);

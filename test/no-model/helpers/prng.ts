@@ -1,19 +1,17 @@
 // Seeded PRNG (mulberry32) so that every random test and fuzz case can be replayed from its seed.
 
+import { seededRandom } from '../../../lib/seeded-random';
+
 export class Prng {
-  private s: number;
+  private readonly random: () => number;
 
   constructor(seed: number) {
-    this.s = seed >>> 0;
+    this.random = seededRandom(seed);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.random();
   }
 
   /** Integer in [lo, hi]. */
