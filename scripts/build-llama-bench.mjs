@@ -162,14 +162,7 @@ set_target_properties(llama PROPERTIES IMPORTED_LOCATION "${p(libs.llama)}"
 `;
   } else {
     llama = `# libllama and ggml: compiled from vendor/llama.cpp with the addon's options (CMakeLists.txt)
-set(LLAMA_BUILD_COMMON OFF CACHE BOOL "" FORCE)   # common/ is added below, from the bundle
-set(LLAMA_BUILD_TESTS OFF CACHE BOOL "" FORCE)
-set(LLAMA_BUILD_TOOLS OFF CACHE BOOL "" FORCE)
-set(LLAMA_BUILD_EXAMPLES OFF CACHE BOOL "" FORCE)
-set(LLAMA_BUILD_SERVER OFF CACHE BOOL "" FORCE)
-set(LLAMA_BUILD_APP OFF CACHE BOOL "" FORCE)
-set(LLAMA_OPENSSL OFF CACHE BOOL "" FORCE)
-set(GGML_BACKEND_DL OFF CACHE BOOL "" FORCE)
+include("${p(root)}/cmake/llama-options.cmake")   # common/ is added below, from the bundle
 set(GGML_NATIVE OFF CACHE BOOL "" FORCE)
 set(GGML_CUDA OFF CACHE BOOL "" FORCE)
 add_subdirectory("${p(vendored)}" llama.cpp EXCLUDE_FROM_ALL)
