@@ -296,6 +296,7 @@ Napi::Value ContextWrap::generate(const Napi::CallbackInfo & info) {
             GenerationBridge bridge(st, *steer_, abort, on_token, &closing_);
             GenerationResult r;
             r.summary = run_generation(ctx_, g, bridge);
+            bridge.flush();   // every token reaches JavaScript before the result does
             r.captured = steer_->captured();
             r.prompt_monitor = std::move(bridge.prompt_monitor);
             steer_->clear_results();

@@ -36,38 +36,67 @@ void GenerationBridge::after_decode(const llama_batch &) {
 
 void GenerationBridge::on_token(llama_token token, const std::string & piece) {
     {
+        std::unique_lock<std::mutex> lock(window_->mutex);
+        if (window_->in_flight + (int) pending_.size() >= kTokenWindow && !pending_.empty()) {
+            // The window is full of tokens JavaScript has not seen yet: hand them over first.
+            lock.unlock();
+            flush();
+            lock.lock();
+        }
         // Polls as well as waits: a stop (abort, dispose, environment teardown) must end the wait
         // even when no JavaScript callback will ever run again.
-        std::unique_lock<std::mutex> lock(window_->mutex);
         while (window_->in_flight >= kTokenWindow && !stop_requested()) {
             window_->cv.wait_for(lock, std::chrono::milliseconds(20));
         }
-        window_->in_flight++;
     }
+    pending_.push_back({token, piece, latest_});
+    if (std::chrono::steady_clock::now() - last_post_ >= kTokenBatchInterval) flush();
+}
+
+void GenerationBridge::flush() {
+    if (pending_.empty()) return;
+    const int n = (int) pending_.size();
+    {
+        std::lock_guard<std::mutex> lock(window_->mutex);
+        window_->in_flight += n;
+    }
+    last_post_ = std::chrono::steady_clock::now();
     auto cb = on_token_;
     auto window = window_;
-    std::vector<float> monitor = latest_;
-    const bool posted = env_->post([cb, token, piece, monitor, window](Napi::Env env) {
+    auto batch = std::make_shared<std::vector<PendingToken>>(std::move(pending_));
+    pending_.clear();
+    const bool posted = env_->post([cb, batch, window, n](Napi::Env env) {
         {
             std::lock_guard<std::mutex> lock(window->mutex);
-            window->in_flight--;
+            window->in_flight -= n;
         }
         window->cv.notify_one();
-        if (cb->IsEmpty()) return;
-        Napi::Uint8Array bytes = Napi::Uint8Array::New(env, piece.size());
-        std::copy(piece.begin(), piece.end(), bytes.Data());
-        Napi::Value mon = env.Null();
-        if (!monitor.empty()) {
-            Napi::Float32Array m = Napi::Float32Array::New(env, monitor.size());
-            std::copy(monitor.begin(), monitor.end(), m.Data());
-            mon = m;
+        for (const PendingToken & t : *batch) {
+            if (cb->IsEmpty()) return;
+            // One throwing callback must not cost the tokens after it.
+            try {
+                Napi::Uint8Array bytes = Napi::Uint8Array::New(env, t.piece.size());
+                std::copy(t.piece.begin(), t.piece.end(), bytes.Data());
+                Napi::Value mon = env.Null();
+                if (!t.monitor.empty()) {
+                    Napi::Float32Array m = Napi::Float32Array::New(env, t.monitor.size());
+                    std::copy(t.monitor.begin(), t.monitor.end(), m.Data());
+                    mon = m;
+                }
+                cb->Call({Napi::Number::New(env, t.token), bytes, mon});
+            } catch (const Napi::Error & e) {
+                e.Value();
+            }
         }
-        cb->Call({Napi::Number::New(env, token), bytes, mon});
     });
     if (!posted) {
         std::lock_guard<std::mutex> lock(window_->mutex);
-        window_->in_flight--;
+        window_->in_flight -= n;
     }
+}
+
+GenerationBridge::~GenerationBridge() {
+    flush();
 }
 
 }  // namespace ps
