@@ -6,7 +6,7 @@ import { ErrorCodes, PersonaSteerError } from '../errors';
 import { Model, type Context } from '../index';
 import { steerAdd } from '../persona/steer';
 import type { SteerOp, SteeringPlan } from '../steering';
-import { CAP_CALIBRATION_QUESTIONS, DEFAULT_TOY_MODEL, chooseSteering, extractToyTrait, neutralCap, trainQuestions } from '../toy/acceptance';
+import { CAP_CALIBRATION_QUESTIONS, DEFAULT_TOY_MODEL, chooseSteering, extractToyTrait, neutralCap, separatingBlocks, trainQuestions } from '../toy/acceptance';
 import { evalQuestions } from '../toy/questions';
 import { scoreAnswer } from '../toy/scorer';
 import { NEUTRAL_SYSTEM_PROMPT, SYSTEM_PROMPTS, TRAIT_NAMES, TRAIT_POLES, type TraitName } from '../toy/traits';
@@ -64,7 +64,9 @@ export const demo: Command = {
       const { blocks, coefficient } = await chooseSteering(ctx, trait, vector, tune.slice(0, 6), 96);
       say(`  blocks ${blocks.join(', ')}, coefficient ${coefficient} (picked on training questions)\n`);
 
-      const monitorBlock = blocks[blocks.length - 1]!;
+      // The cap acts where the vector separates the poles; the monitor reads the last such block.
+      const capBlocks = separatingBlocks(vector);
+      const monitorBlock = capBlocks[capBlocks.length - 1]!;
       const monitor = [{ name: trait, vector, blocks: [monitorBlock] }];
       const questions = evalQuestions().slice(0, nq).map((q) => q.question);
       const pushing = (SYSTEM_PROMPTS[trait] as Record<string, string>)[pos]!;
@@ -78,7 +80,7 @@ export const demo: Command = {
       await ask('neutral', NEUTRAL_SYSTEM_PROMPT, null);
       await ask(`+${coefficient}·v`, NEUTRAL_SYSTEM_PROMPT, [steerAdd(vector, coefficient, { blocks })]);
       await ask(`-${coefficient}·v`, NEUTRAL_SYSTEM_PROMPT, [steerAdd(vector, -coefficient, { blocks })]);
-      const { plan: capPlan, thresholds } = await neutralCap(ctx, vector, trainQuestions(CAP_CALIBRATION_QUESTIONS), vector.blocks);
+      const { plan: capPlan, thresholds } = await neutralCap(ctx, vector, trainQuestions(CAP_CALIBRATION_QUESTIONS), capBlocks);
       const tau = thresholds.get(monitorBlock)!;
       await ask(`"${pushing}" uncapped`, pushing, null);
       await ask(`"${pushing}" capped at the neutral mean (${tau.toFixed(2)} at block ${monitorBlock})`, pushing, capPlan);
