@@ -9,7 +9,6 @@
 // tensor however large the model is. Q8_0 blocks are 32 values: an f16 scale and 32 int8.
 import fs from 'node:fs';
 import path from 'node:path';
-import { seededRandom } from '../seeded-random';
 
 // GGUF value types (self-contained: this file is also imported from TypeScript sources by tests).
 enum GgufType { UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6, BOOL = 7, STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12 }
@@ -91,10 +90,18 @@ export function randomModelFileName(spec: RandomModelSpec): string {
   return `rand-${s.blocks}x${s.embd}-ff${s.ff}-h${s.heads}-kv${s.headsKv}-${s.type}-s${s.seed}.gguf`;
 }
 
-/** mulberry32 as 32-bit integers (the float form times 2^32 is exact). */
+// mulberry32 as 32-bit integers, the same generator as lib/seeded-random.ts. Kept here because
+// the tests load this file from source, where bench/ cannot import the library (the other bench
+// files import it compiled, from dist/).
 function prng(seed: number): () => number {
-  const r = seededRandom(seed);
-  return () => r() * 4294967296;
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
 }
 
 /** Float to IEEE half bits (round to nearest; no denormal output needed for these magnitudes). */
