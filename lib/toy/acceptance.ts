@@ -138,23 +138,21 @@ export async function extractToyTrait(ctx: Context, trait: TraitName, questions:
  * answer token), so that is where the threshold is measured and where it is applied.
  */
 export async function neutralCap(ctx: Context, vector: PersonaVector, qs: readonly Q[], blocks: readonly number[]): Promise<{ plan: SteeringPlan; thresholds: Map<number, number> }> {
-  const items = qs.map((q) => {
-    const tokens = ctx.model.tokenize(ctx.model.applyChatTemplate(chat(NEUTRAL_SYSTEM_PROMPT, q.question).messages), { addSpecial: false });
-    return { tokens, start: tokens.length - 1, end: tokens.length };
-  });
-  const res = await ctx.projectionMeans(items, [{ name: 'v', vector, blocks: [...blocks] }]);
-  const thresholds = new Map(res.map((r) => [r.block, Array.from(r.values).reduce((s, x) => s + x, 0) / r.values.length]));
+  const projections = await lastPromptProjections(ctx, vector, NEUTRAL_SYSTEM_PROMPT, qs, blocks);
+  const thresholds = new Map([...projections].map(([b, v]) => [b, v.reduce((s, x) => s + x, 0) / v.length]));
   const plan = personaPlan(blocks.map((b) => cap(vector, { max: thresholds.get(b)!, blocks: [b] })), { positions: 'prompt' });
   return { plan, thresholds };
 }
 
-async function lastPromptProjections(ctx: Context, vector: PersonaVector, block: number, system: string, qs: readonly Q[]): Promise<number[]> {
+/** Per block, the projection at the prompt's last token under `system`: one value per question, one pass. */
+export async function lastPromptProjections(ctx: Context, vector: PersonaVector, system: string, qs: readonly Q[],
+  blocks: readonly number[] = vector.blocks): Promise<Map<number, number[]>> {
   const items = qs.map((q) => {
     const tokens = ctx.model.tokenize(ctx.model.applyChatTemplate(chat(system, q.question).messages), { addSpecial: false });
     return { tokens, start: tokens.length - 1, end: tokens.length };
   });
-  const res = await ctx.projectionMeans(items, [{ name: 'v', vector, blocks: [block] }]);
-  return Array.from(res[0]!.values);
+  const res = await ctx.projectionMeans(items, [{ name: 'v', vector, blocks: [...blocks] }]);
+  return new Map(res.map((r) => [r.block, Array.from(r.values)]));
 }
 
 /**
@@ -167,7 +165,8 @@ export async function chooseSteering(ctx: Context, trait: TraitName, vector: Per
   const allBlocks = [...vector.blocks];
   const others = TRAIT_NAMES.filter((t) => t !== trait);
   const base = await answers(ctx, NEUTRAL_SYSTEM_PROMPT, qs, null, maxTokens);
-  const moved = (a: { score: TraitScore }[]) => Math.max(...others.map((t) => Math.abs(rates(t, a).positive - rates(t, base).positive)));
+  const baseRate = new Map(others.map((t) => [t, rates(t, base).positive]));
+  const moved = (a: { score: TraitScore }[]) => Math.max(...others.map((t) => Math.abs(rates(t, a).positive - baseRate.get(t)!)));
   let best = { score: -1, blocks: allBlocks, coefficient: 1 };
   for (const blocks of [...allBlocks.map((b) => [b]), allBlocks]) {
     for (const c of [0.25, 0.5, 1, 1.5, 2, 3, 4]) {
@@ -216,12 +215,9 @@ export async function runTraitAcceptance(ctx: Context, trait: TraitName, evalQs:
   const changed = cappedNeg.filter((a, i) => a.text !== negAnswers[i]!.text).length / evalQs.length;
 
   // AUROC of the last prompt token's projection, per block; the best block is reported.
-  const aurocByBlock: { block: number; auroc: number }[] = [];
-  for (const b of allBlocks) {
-    const pPos = await lastPromptProjections(ctx, vector, b, posPrompt, evalQs);
-    const pNeg = await lastPromptProjections(ctx, vector, b, negPrompt, evalQs);
-    aurocByBlock.push({ block: b, auroc: auroc(pPos, pNeg) });
-  }
+  const pPos = await lastPromptProjections(ctx, vector, posPrompt, evalQs);
+  const pNeg = await lastPromptProjections(ctx, vector, negPrompt, evalQs);
+  const aurocByBlock = allBlocks.map((b) => ({ block: b, auroc: auroc(pPos.get(b)!, pNeg.get(b)!) }));
 
   const crossTraitShift = TRAIT_NAMES.filter((t) => t !== trait).map((t) => {
     const base = rates(t, neutralAnswers).positive;

@@ -20,3 +20,14 @@ export const SAD = [
 export function storyPairs(n = OPENINGS.length): { positive: { prompt: string; response: string }; negative: { prompt: string; response: string } }[] {
   return OPENINGS.slice(0, n).map((o, i) => ({ positive: { prompt: o, response: HAPPY[i] }, negative: { prompt: o, response: SAD[i] } }));
 }
+
+/**
+ * The same pairs with the mood sentence moved into the prompt, so that the poles differ before
+ * the response starts (for extraction at the prompt's last token).
+ */
+export function storyPromptPairs(n = OPENINGS.length): ReturnType<typeof storyPairs> {
+  return storyPairs(n).map((p) => ({
+    positive: { prompt: p.positive.prompt + p.positive.response, response: ' The end.' },
+    negative: { prompt: p.negative.prompt + p.negative.response, response: ' The end.' },
+  }));
+}

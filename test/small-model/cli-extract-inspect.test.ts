@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Model, extractPersonaVector, readControlVector } from '../../lib/index';
 import { json, requireBuiltCli, runCli } from '../helpers/cli';
 import { requireModel, stories260K } from '../helpers/models';
-import { storyPairs } from '../helpers/stories';
+import { storyPairs, storyPromptPairs } from '../helpers/stories';
 
 let dir: string;
 let pairsFile: string;
@@ -52,11 +52,7 @@ t.test('extract --pairs writes the vector the library extracts and reports per-b
 });
 
 t.test('extract --positions last-prompt writes the vector the library extracts at the prompt\'s last token', async (t) => {
-  // The mood sentence moves into the prompt, so the poles differ before the response starts.
-  const samples = storyPairs().map((p) => ({
-    positive: { prompt: p.positive.prompt + p.positive.response, response: ' The end.' },
-    negative: { prompt: p.negative.prompt + p.negative.response, response: ' The end.' },
-  }));
+  const samples = storyPromptPairs();
   const file = path.join(dir, 'lp-pairs.json');
   fs.writeFileSync(file, JSON.stringify({ trait: 'happy', samples }));
   const out = path.join(dir, 'happy-lp.gguf');

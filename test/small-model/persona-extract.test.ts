@@ -5,7 +5,7 @@ import { ErrorCodes, Model, extractPersonaVector, type Context, type ExtractionP
 import { gpuLayers, requireModel, stories260K } from '../helpers/models';
 import { covariance, topEigenvector } from '../helpers/linalg';
 import { dot } from '../helpers/math';
-import { storyPairs } from '../helpers/stories';
+import { storyPairs, storyPromptPairs } from '../helpers/stories';
 
 // The oracle reads every row of every sample with Context.capture and averages in plain
 // TypeScript: per sample over its response tokens, then over samples.
@@ -74,11 +74,7 @@ t.test('mean-diff equals the mean over samples of response-token means, positive
   }
 });
 
-// For the last prompt token the poles must differ in the prompt: the mood sentence moves into it.
-const LP_PAIRS = PAIRS.map((p) => ({
-  positive: { prompt: p.positive.prompt + p.positive.response, response: ' The end.' },
-  negative: { prompt: p.negative.prompt + p.negative.response, response: ' The end.' },
-}));
+const LP_PAIRS = storyPromptPairs(PAIRS.length);
 
 t.test('last-prompt extraction is the mean difference of the prompts\' last-token rows, with separation measured there too', async (t) => {
   const rows = [];

@@ -5,7 +5,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import { Model, type Context } from '../../lib/index';
 import { steerAdd } from '../../lib/persona/steer';
-import { CAP_CALIBRATION_QUESTIONS, DEFAULT_TOY_MODEL, auroc, chooseSteering, extractToyTrait, neutralCap, separatingBlocks, trainQuestions } from '../../lib/toy/acceptance';
+import { CAP_CALIBRATION_QUESTIONS, DEFAULT_TOY_MODEL, auroc, chooseSteering, extractToyTrait, lastPromptProjections, neutralCap, separatingBlocks, trainQuestions } from '../../lib/toy/acceptance';
 import { evalQuestions } from '../../lib/toy/questions';
 import { isWellFormed, scoreAnswer } from '../../lib/toy/scorer';
 import { NEUTRAL_SYSTEM_PROMPT, SYSTEM_PROMPTS, TRAIT_NAMES, TRAIT_POLES, type TraitName } from '../../lib/toy/traits';
@@ -93,15 +93,9 @@ for (const trait of TRAIT_NAMES) {
 
   t.test(`the last prompt token projection separates the ${pos} and ${neg} prompts (AUROC >= 0.95)`, async (t) => {
     const v = vectors.get(trait)!;
-    const proj = async (system: string, block: number) => {
-      const items = QUESTIONS.map((q) => {
-        const tokens = model.tokenize(model.applyChatTemplate(chat(system, q).messages), { addSpecial: false });
-        return { tokens, start: tokens.length - 1, end: tokens.length };
-      });
-      return (await ctx.projectionMeans(items, [{ name: trait, vector: v, blocks: [block] }]))[0]!.values;
-    };
     const block = v.blocks[v.blocks.length - 1]!;
-    const a = auroc(await proj(prompts[pos]!, block), await proj(prompts[neg]!, block));
+    const proj = async (system: string) => (await lastPromptProjections(ctx, v, system, QUESTIONS.map((question) => ({ question })), [block])).get(block)!;
+    const a = auroc(await proj(prompts[pos]!), await proj(prompts[neg]!));
     t.ok(a >= 0.95, `AUROC ${a} at block ${block}`);
   });
 
