@@ -111,12 +111,15 @@ struct env {
     int n_layer = 0;
     int n_vocab = 0;
 
-    llama_context * new_ctx(cb_oracle * oracle = nullptr) const {
+    // n_seq = 2, non-unified KV: multi-sequence batches are split by sequence; the addon's own
+    // contexts (several sequences, unified KV, batches kept in order) use n_seq > 2, unified = true
+    llama_context * new_ctx(cb_oracle * oracle = nullptr, int n_seq = 2, bool unified = false) const {
         llama_context_params cp = llama_context_default_params();
         cp.n_ctx           = 512;
         cp.n_batch         = 128;
         cp.n_ubatch        = 128;
-        cp.n_seq_max       = 2;     // non-unified KV: multi-sequence batches are split by sequence
+        cp.n_seq_max       = n_seq;
+        cp.kv_unified      = unified;
         cp.n_threads       = 2;
         cp.n_threads_batch = 2;
         cp.no_perf         = false; // n_reused is read by the graph-reuse checks
