@@ -198,9 +198,10 @@ export class Context {
     checkKeys('options', o, CONTEXT_OPTION_KEYS.createContext);
     const train = model.info.trainingContextSize > 0 ? model.info.trainingContextSize : 2048;
     const contextSize = optInt('options.contextSize', o.contextSize, 8, 1 << 20, Math.min(2048, train));
-    const batchSize = optInt('options.batchSize', o.batchSize, 1, 1 << 20, Math.min(512, contextSize));
-    const threads = optInt('options.threads', o.threads, 0, 1024, 0);
     const sequences = optInt('options.sequences', o.sequences, 1, 64, 1);
+    // a batch can carry every sequence's tokens, but never more than the cells there are
+    const batchSize = optInt('options.batchSize', o.batchSize, 1, contextSize * sequences, Math.min(512, contextSize * sequences));
+    const threads = optInt('options.threads', o.threads, 0, 1024, 0);
     const flashAttention = optBool('options.flashAttention', o.flashAttention, false);
     const nm = model.live();
     const nc = await callAsync(native().createContext(nm, { contextSize, batchSize, threads, sequences, flashAttention }));
@@ -233,7 +234,7 @@ export class Context {
     if (ids.length === 0) throw invalidArg(name, 'a prompt of at least one token', prompt);
     if (ids.length > this.contextSize) {
       throw new PersonaSteerError(ErrorCodes.CONTEXT_OVERFLOW,
-        `${name} has ${ids.length} tokens but a sequence of this context holds ${this.contextSize}; create the context with a larger contextSize`);
+        `${name} has ${ids.length} tokens but the context holds ${this.contextSize} per sequence; create the context with a larger contextSize`);
     }
     return ids;
   }
@@ -244,7 +245,10 @@ export class Context {
     if (value === false || value === null) return null;
     const info = this.model.info;
     const plan = toNativePlan(value as SteeringPlan, info.embeddingSize, info.blockCount, name);
-    return plan.ops.length === 0 ? null : plan;
+    if (plan.ops.length === 0) return null;
+    // The addon's compiler also refuses what only shows when the ops are summed (float32 overflow).
+    call(() => native().compilePlan(plan, info.embeddingSize, info.blockCount));
+    return plan;
   }
 
   /** @internal The plan a call runs with, resolved when it starts. */
@@ -258,6 +262,7 @@ export class Context {
    */
   setSteering(plan: SteeringPlan | SteerOp[] | null): void {
     this.live();
+    if (plan === undefined) throw invalidArg('plan', 'a steering plan, an array of ops, or null', plan);
     this.#default = plan === null ? null : this.planOption(plan, 'plan') ?? null;
   }
 
@@ -298,11 +303,18 @@ export class Context {
     const nc = this.live();
     const info = this.model.info;
     const stream = new GenerationStream(req.stops, req.layout, info.embeddingSize, async (onToken, aborted) => {
-      const run = await acquire();
       // Aborted, or disposed, before its turn: it ends as a stopped generation, with no native work.
+      const stopped = { promise: Promise.resolve(abortedSummary(req.tokens.length)), abort: () => undefined, setSteering: () => undefined };
+      let run: GenerationRun;
+      try {
+        run = await acquire();
+      } catch (err) {
+        if (err instanceof PersonaSteerError && err.code === ErrorCodes.DISPOSED) return stopped;
+        throw err;
+      }
       if (this.#disposed || aborted()) {
         run.done(null, []);
-        return { promise: Promise.resolve(abortedSummary(req.tokens.length)), abort: () => undefined, setSteering: () => undefined };
+        return stopped;
       }
       let job: NativeGenerateJob;
       try {

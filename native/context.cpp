@@ -382,15 +382,23 @@ Napi::Value ContextWrap::generate(const Napi::CallbackInfo & info) {
 
     std::shared_ptr<Stepper> stepper = stepper_;
     auto sink = std::make_shared<JsJobSink>(env, info[1].As<Napi::Function>(), Value(), [stepper] { stepper->wake(stepper); }, &closing_);
-    const bool queued = thread_->post([this, g = std::move(g), sink, stepper]() mutable {
+    // Disposed before it started: it ends as a stopped generation with nothing generated.
+    auto never_ran = [](JsJobSink & s, int32_t n_prompt) {
+        GenerationResult r;
+        r.summary.stop_reason = "abort";
+        r.summary.n_prompt = n_prompt;
+        s.on_done(std::move(r));
+    };
+    const int32_t n_prompt = (int32_t) g.prompt.size();
+    const bool queued = thread_->post([this, g = std::move(g), sink, stepper, never_ran, n_prompt]() mutable {
         if (!engine_ || closing_) {
-            sink->on_error(CodedError("ERR_DISPOSED", "the context was disposed"));
+            never_ran(*sink, n_prompt);
             return;
         }
         engine_->add(std::move(g), sink);
         stepper->wake(stepper);
     });
-    if (!queued) sink->on_error(CodedError("ERR_DISPOSED", "the context was disposed"));
+    if (!queued) never_ran(*sink, n_prompt);
 
     Napi::Object out = Napi::Object::New(env);
     out.Set("promise", sink->promise());

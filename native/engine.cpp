@@ -72,6 +72,7 @@ void Engine::add(GenerateRequest req, std::shared_ptr<JobSink> sink) {
                                   req.steer.monitor.dirs.count(last) > 0;
         plan_range(req.steer.plan.get(), job->n_prompt, req.steer.p0, req.steer.p1);
         steer_.set_seq(req.seq, req.steer);
+        if (jobs_.empty()) steer_.trim();
         steer_.hold(true);
     } catch (const CodedError & e) {
         llama_memory_seq_rm(llama_get_memory(ctx_), req.seq, -1, -1);

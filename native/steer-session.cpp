@@ -119,10 +119,29 @@ SteerSession::Shape SteerSession::wanted_shape() {
 
 void SteerSession::sync() {
     Shape want = wanted_shape();
+    // A shape that already covers what is wanted stays: calls that come and go (a plan per call,
+    // extraction's evaluate per sample) must not rebuild the graph each time; unused parts hold
+    // zeros and cost a few ops. While generations run, a new need is merged in, not swapped.
     Shape next = want;
-    if (hold_ && configured_) {
-        next = shape_.covers(want) ? shape_ : shape_.merged(want);
+    if (configured_ && shape_.covers(want)) {
+        next = shape_;
+    } else if (hold_ && configured_) {
+        next = shape_.merged(want);
     }
+    apply_shape(next);
+}
+
+void SteerSession::trim() {
+    if (!configured_) return;
+    // captured and reduced rows are copied back after every decode: drop the ones nobody wants
+    Shape want = wanted_shape();
+    Shape next = shape_;
+    next.capture = want.capture;
+    next.reduce = want.reduce;
+    if (!(next == shape_)) apply_shape(next);
+}
+
+void SteerSession::apply_shape(const Shape & next) {
     if (!configured_ ? !next.empty() : !(next == shape_)) {
         if (!next.empty() && !llama_steer_model_supported(llama_get_model(ctx_))) {
             throw CodedError("ERR_UNSUPPORTED_ARCH", "this model's architecture has no residual-stream hook (encoders such as BERT are not supported)");

@@ -73,6 +73,9 @@ public:
     // While held (generations running), the topology only grows: sequences joining and leaving do
     // not rebuild the graph back and forth.
     void hold(bool on);
+    // Drops captured and reduced blocks that no sequence or operation wants any more (they cost a
+    // copy per decode); called when generations start on an idle context.
+    void trim();
 
     // Sum of masked rows since the last configure/reset, and the number of rows.
     void reduce_reset();
@@ -103,6 +106,7 @@ private:
     };
     Shape wanted_shape();
     void sync();
+    void apply_shape(const Shape & next);
     void stage_steering();
     void stage_monitor();
     int32_t slot_of(llama_seq_id seq) const { return per_seq() ? seq + 1 : 1; }
