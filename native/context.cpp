@@ -5,11 +5,13 @@
 #include "convert.h"
 #include "errors.h"
 #include "generation-bridge.h"
+#include "hook-coverage.h"
 #include "js-op.h"
 #include "llama-steer.h"
 #include "model.h"
 #include "plan-convert.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace ps {
@@ -109,6 +111,7 @@ Napi::Value ContextWrap::create(const Napi::CallbackInfo & info) {
             }
             self->ctx_ = ctx;
             self->steer_ = std::make_unique<SteerSession>(ctx, llama_model_n_embd(model), llama_model_n_layer(model));
+            self->hooks_ = HookCoverage::of(ctx);
             // What a context costs beyond its model: the KV cache (K and V in F16 for every block)
             // and about 1 MB of graph buffers and thread, so V8 feels contexts left to the GC.
             const int64_t n_head = std::max<int64_t>(1, llama_model_n_head(model));
@@ -172,6 +175,14 @@ void ContextWrap::teardown() {
         if (!model_ref_.IsEmpty()) model_ref_.Reset();
     }
     external_bytes_ = 0;
+}
+
+void ContextWrap::require_hooked(Napi::Env env, const std::vector<int32_t> & blocks, const char * what) const {
+    try {
+        hooks_.require(blocks, what);
+    } catch (const CodedError & e) {
+        throw_error(env, e.code, e.what());
+    }
 }
 
 void ContextWrap::check_live(Napi::Env env) const {
@@ -334,8 +345,10 @@ Napi::Value ContextWrap::set_steering(const Napi::CallbackInfo & info) {
     std::shared_ptr<const SteerPlan> plan;
     if (!info[0].IsNull() && !info[0].IsUndefined()) {
         plan = read_plan(env, info[0], llama_model_n_embd(m), llama_model_n_layer(m));
-        if (plan->compiled.n_units > 0 && !llama_steer_model_supported(m)) {
-            throw_error(env, "ERR_UNSUPPORTED_ARCH", "this model's architecture has no residual-stream hook (encoders such as BERT are not supported)");
+        if (plan->compiled.n_units > 0) {
+            std::vector<int32_t> blocks;
+            for (const auto & kv : plan->compiled.blocks) blocks.push_back(kv.first);
+            require_hooked(env, blocks, "setSteering");
         }
     }
     // The mailbox lets a running generation pick the plan up before its next token; the task
@@ -407,6 +420,12 @@ Napi::Value ContextWrap::set_control_vector(const Napi::CallbackInfo & info) {
     }
     const int32_t il_start = clear_it ? 0 : info[1].As<Napi::Number>().Int32Value();
     const int32_t il_end = clear_it ? 0 : info[2].As<Napi::Number>().Int32Value();
+    std::vector<int32_t> touched;  // blocks the control vector changes
+    for (int32_t il = std::max(il_start, 0); !clear_it && il <= il_end && il < n_layer; il++) {
+        const float * row = data.data() + (size_t) il * n_embd;
+        if (std::any_of(row, row + n_embd, [](float x) { return x != 0.0f; })) touched.push_back(il);
+    }
+    require_hooked(env, touched, "setLlamaControlVector");
     return run_on_thread<int>(env, *thread_, Value(),
         [this, data, n_embd, il_start, il_end, clear_it]() {
             // llama.cpp's layout starts at block 1: row il-1 is block il.

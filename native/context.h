@@ -7,6 +7,7 @@
 
 #include "env-state.h"
 #include "errors.h"
+#include "hook-coverage.h"
 #include "model-handle.h"
 #include "steer-session.h"
 #include "task-thread.h"
@@ -36,6 +37,8 @@ private:
     Napi::Value info(const Napi::CallbackInfo & info);
 
     void check_live(Napi::Env env) const;
+    // JS thread: ERR_UNSUPPORTED_ARCH unless every block is hooked (hooks_ is set at creation).
+    void require_hooked(Napi::Env env, const std::vector<int32_t> & blocks, const char * what) const;
     // Thread: an error from applying a plan outside any operation surfaces at the next one.
     void rethrow_deferred();
 
@@ -45,6 +48,7 @@ private:
     llama_context * ctx_ = nullptr;     // touched on thread_ only (or after it is joined)
     std::unique_ptr<TaskThread> thread_;
     std::unique_ptr<SteerSession> steer_;  // touched on thread_ only, except mailbox calls
+    HookCoverage hooks_;                   // written once on thread_ before create() resolves
     std::shared_ptr<std::atomic<bool>> gen_abort_;
     std::atomic<bool> closing_{false};       // stops a running evaluate between decodes
     std::unique_ptr<CodedError> deferred_error_;  // thread only

@@ -1,6 +1,7 @@
 #include "steer-session.h"
 
 #include "errors.h"
+#include "hook-coverage.h"
 #include "llama-steer.h"
 
 #include <algorithm>
@@ -59,8 +60,12 @@ void SteerSession::sync() {
     const bool empty = want.steer.empty() && want.capture.empty() && want.reduce.empty() && want.monitor.empty();
     if (!configured_ || !(want == shape_)) {
         if (empty && !configured_) { shape_ = want; return; }
-        if (!empty && !llama_steer_model_supported(llama_get_model(ctx_))) {
-            throw CodedError("ERR_UNSUPPORTED_ARCH", "this model's architecture has no residual-stream hook (encoders such as BERT are not supported)");
+        if (!empty) {
+            const HookCoverage hooks = HookCoverage::of(ctx_);
+            hooks.require(want.steer, "steering");
+            hooks.require(want.capture, "capture");
+            hooks.require(want.reduce, "capture (mean)");
+            hooks.require(want.monitor, "monitor");
         }
         llama_steer_config cfg{};
         cfg.n_units = want.n_units;
