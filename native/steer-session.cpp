@@ -101,22 +101,23 @@ void SteerSession::upload_values() {
     check(llama_steer_commit(ctx_), "llama_steer_commit");
 }
 
+// A refused setting (sync throws) leaves the previous one in place, so later calls are unaffected.
 void SteerSession::set_plan(std::shared_ptr<const SteerPlan> plan) {
-    plan_ = std::move(plan);
-    sync();
+    std::swap(plan_, plan);
+    try { sync(); } catch (...) { plan_ = std::move(plan); throw; }
 }
 
 void SteerSession::set_monitor(MonitorSpec spec) {
     spec.blocks = sorted_unique(spec.blocks);
-    monitor_ = std::move(spec);
-    sync();
+    std::swap(monitor_, spec);
+    try { sync(); } catch (...) { monitor_ = std::move(spec); throw; }
 }
 
 void SteerSession::set_capture(CaptureSpec spec) {
     spec.rows = sorted_unique(spec.rows);
     spec.reduce = sorted_unique(spec.reduce);
-    capture_ = std::move(spec);
-    sync();
+    std::swap(capture_, spec);
+    try { sync(); } catch (...) { capture_ = std::move(spec); throw; }
 }
 
 void SteerSession::set_reduce_ranges(const std::vector<int32_t> & seq, const std::vector<int32_t> & p0, const std::vector<int32_t> & p1) {
