@@ -293,6 +293,7 @@ Napi::Value ContextWrap::generate(const Napi::CallbackInfo & info) {
     CaptureSpec cap;
     Napi::Value capv = req.Get("capture");
     if (capv.IsObject()) cap.rows = read_int_list(env, capv.As<Napi::Object>().Get("rows"), "capture.rows");
+    g.prompt_outputs = std::find(cap.rows.begin(), cap.rows.end(), llama_model_n_layer(model_->model) - 1) != cap.rows.end();
     auto on_token = std::make_shared<Napi::FunctionReference>(Napi::Persistent(info[1].As<Napi::Function>()));
 
     // A fresh flag per generation: an abort of an earlier one must not leak into this one.

@@ -51,7 +51,7 @@ GenerateSummary run_generation(llama_context * ctx, const GenerateRequest & req,
         SeqTokens head;
         head.seq = req.seq;
         head.tokens.assign(req.prompt.begin(), req.prompt.end() - 1);
-        head.logits.assign(head.tokens.size(), 0);
+        head.logits.assign(head.tokens.size(), req.prompt_outputs ? 1 : 0);
         try {
             decode_sequences(ctx, {head}, after, [&] { return hooks.stop_requested(); });
         } catch (const CodedError & e) {

@@ -25,6 +25,9 @@ struct GenerateRequest {
     SamplingOptions sampling;
     bool stop_at_eog = true;
     llama_seq_id seq = 0;
+    // Every prompt token produces an output row: the last block's output holds only output rows,
+    // so its capture needs this to cover the whole prompt (costs one logits row per token).
+    bool prompt_outputs = false;
 };
 
 struct GenerateSummary {
