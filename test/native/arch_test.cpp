@@ -130,21 +130,6 @@ struct model_env {
     }
 };
 
-struct cfg_builder {
-    int n_units = 0, n_monitor = 0;
-    std::vector<int32_t> steer, capture, reduce, monitor;
-    int32_t apply(llama_context * ctx) const {
-        llama_steer_config c = {};
-        c.n_units = n_units;
-        c.steer_blocks = steer.data();     c.n_steer_blocks = (int32_t) steer.size();
-        c.capture_blocks = capture.data(); c.n_capture_blocks = (int32_t) capture.size();
-        c.reduce_blocks = reduce.data();   c.n_reduce_blocks = (int32_t) reduce.size();
-        c.n_monitor = n_monitor;
-        c.monitor_blocks = monitor.data(); c.n_monitor_blocks = (int32_t) monitor.size();
-        return llama_steer_configure(ctx, &c);
-    }
-};
-
 std::vector<float> unit_vector(int n, uint32_t seed) {
     std::mt19937 gen(seed);
     std::normal_distribution<double> d(0.0, 1.0);
@@ -190,12 +175,12 @@ void test_refused(model_env & e, model_report & rep) {
     const std::vector<int32_t> first = { 0 }, last = { e.n_layer - 1 };
     bool all_refused = true;
     for (const auto & blocks : { first, last }) {
-        cfg_builder s; s.n_units = 1; s.steer = blocks;
-        cfg_builder c; c.capture = blocks;
-        cfg_builder r; r.reduce = blocks;
-        cfg_builder m; m.n_monitor = 1; m.monitor = blocks;
-        for (const cfg_builder * b : { &s, &c, &r, &m }) {
-            all_refused &= b->apply(e.ctx) == LLAMA_STEER_ERR_UNSUPPORTED;
+        config s; s.n_units = 1; s.steer = blocks;
+        config c; c.capture = blocks;
+        config r; r.reduce = blocks;
+        config m; m.n_monitor = 1; m.monitor = blocks;
+        for (const config * b : { &s, &c, &r, &m }) {
+            all_refused &= configure(e.ctx, *b) == LLAMA_STEER_ERR_UNSUPPORTED;
         }
     }
     CHECK(all_refused, "configure refuses steering, capture, reduce and monitor of the first and last block (LLAMA_STEER_ERR_UNSUPPORTED)");
@@ -222,9 +207,9 @@ void test_hooked(model_env & e, model_report & rep) {
 
     // capture
     {
-        cfg_builder c;
+        config c;
         for (int il = 0; il < L; ++il) c.capture.push_back(il);
-        bool ok = c.apply(e.ctx) == LLAMA_STEER_OK;
+        bool ok = configure(e.ctx, c) == LLAMA_STEER_OK;
         const run_result r = e.run();
         bool rows_ok = ok && r.ok, labels_ok = true, same = true;
         for (int il = 0; il < L && rows_ok; ++il) {
@@ -243,10 +228,10 @@ void test_hooked(model_env & e, model_report & rep) {
 
     // zero plan
     {
-        cfg_builder c;
+        config c;
         c.n_units = 2;
         for (int il = 0; il < L; ++il) c.steer.push_back(il);
-        const bool ok = c.apply(e.ctx) == LLAMA_STEER_OK && llama_steer_commit(e.ctx) == LLAMA_STEER_OK;
+        const bool ok = configure(e.ctx, c) == LLAMA_STEER_OK && llama_steer_commit(e.ctx) == LLAMA_STEER_OK;
         const run_result r = e.run();
         bool rows_same = r.ok;
         for (int il = 0; il < L && rows_same; ++il) rows_same &= bit_identical(r.rows.at(il), base.rows.at(il));
@@ -265,8 +250,8 @@ void test_hooked(model_env & e, model_report & rep) {
             const float s = (float) (2.0*rms(base.rows.at(k))*std::sqrt((double) E));
             std::vector<float> W(E, 0.0f), b(1, 1.0f), U(E);
             for (int i = 0; i < E; ++i) U[i] = s*v[i];
-            cfg_builder c; c.n_units = 1; c.steer = { k };
-            configured &= c.apply(e.ctx) == LLAMA_STEER_OK && llama_steer_set_units(e.ctx, k, W.data(), b.data(), U.data()) == LLAMA_STEER_OK &&
+            config c; c.n_units = 1; c.steer = { k };
+            configured &= configure(e.ctx, c) == LLAMA_STEER_OK && llama_steer_set_units(e.ctx, k, W.data(), b.data(), U.data()) == LLAMA_STEER_OK &&
                           llama_steer_commit(e.ctx) == LLAMA_STEER_OK;
             const run_result r = e.run();
             if (!r.ok) { configured = false; continue; }
@@ -305,8 +290,8 @@ void test_hooked(model_env & e, model_report & rep) {
             const double tau = sorted[N/2];
             std::vector<float> W(v), b(1, (float) -tau), U(E);
             for (int i = 0; i < E; ++i) U[i] = -v[i];
-            cfg_builder c; c.n_units = 1; c.steer = { k };
-            configured &= c.apply(e.ctx) == LLAMA_STEER_OK && llama_steer_set_units(e.ctx, k, W.data(), b.data(), U.data()) == LLAMA_STEER_OK &&
+            config c; c.n_units = 1; c.steer = { k };
+            configured &= configure(e.ctx, c) == LLAMA_STEER_OK && llama_steer_set_units(e.ctx, k, W.data(), b.data(), U.data()) == LLAMA_STEER_OK &&
                           llama_steer_commit(e.ctx) == LLAMA_STEER_OK;
             const run_result r = e.run();
             if (!r.ok) { configured = false; continue; }
@@ -333,10 +318,10 @@ void test_hooked(model_env & e, model_report & rep) {
 
     // monitor and reduce of every block, in one configuration
     {
-        cfg_builder c;
+        config c;
         c.n_monitor = 1;
         for (int il = 0; il < L; ++il) { c.monitor.push_back(il); c.reduce.push_back(il); }
-        bool ok = c.apply(e.ctx) == LLAMA_STEER_OK;
+        bool ok = configure(e.ctx, c) == LLAMA_STEER_OK;
         for (int il = 0; il < L; ++il) ok &= llama_steer_set_monitor(e.ctx, il, v.data()) == LLAMA_STEER_OK;
         const llama_seq_id seq = 0;
         const llama_pos p0 = 2, p1 = N;
