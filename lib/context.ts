@@ -263,7 +263,12 @@ export class Context {
   setSteering(plan: SteeringPlan | SteerOp[] | null): void {
     this.live();
     if (plan === undefined) throw invalidArg('plan', 'a steering plan, an array of ops, or null', plan);
-    this.#default = plan === null ? null : this.planOption(plan, 'plan') ?? null;
+    const p = plan === null ? null : this.planOption(plan, 'plan') ?? null;
+    if (p) {
+      const blocks = Int32Array.from(new Set(p.ops.flatMap((op) => Array.from(op.blocks))));
+      call(() => this.native.requireHooked(blocks, 'setSteering'));
+    }
+    this.#default = p;
   }
 
   /** Claims a sequence for a conversation: its cells stay between calls (see Sequence). */

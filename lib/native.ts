@@ -158,6 +158,8 @@ export interface NativeContext {
   stats(): Promise<NativeContextStats>;
   setControlVector(data: Float32Array | null, ilStart: number, ilEnd: number): Promise<void>;
   info(): { contextSize: number; batchSize: number; threads: number; sequences: number };
+  /** ERR_UNSUPPORTED_ARCH naming `what` and the blocks the hook does not reach. */
+  requireHooked(blocks: Int32Array, what: string): void;
   dispose(): Promise<void>;
 }
 

@@ -4,6 +4,7 @@
 #include "batch-decode.h"
 #include "convert.h"
 #include "errors.h"
+#include "hook-coverage.h"
 #include "job-sink.h"
 #include "js-op.h"
 #include "js-rows.h"
@@ -42,11 +43,13 @@ void op_range(const SteerPlan * plan, SeqConfig & cfg) {
 
 std::shared_ptr<const SteerPlan> plan_arg(Napi::Env env, Napi::Value v, const llama_model * m) {
     if (v.IsNull() || v.IsUndefined()) return nullptr;
-    auto plan = read_plan(env, v, llama_model_n_embd(m), llama_model_n_layer(m));
-    if (!plan->compiled.blocks.empty() && !llama_steer_model_supported(m)) {
-        throw_error(env, "ERR_UNSUPPORTED_ARCH", "this model's architecture has no residual-stream hook (encoders such as BERT are not supported)");
-    }
-    return plan;
+    return read_plan(env, v, llama_model_n_embd(m), llama_model_n_layer(m));
+}
+
+std::vector<int32_t> plan_blocks(const SteerPlan * plan) {
+    std::vector<int32_t> out;
+    if (plan) for (const auto & kv : plan->compiled.blocks) out.push_back(kv.first);
+    return out;
 }
 
 }  // namespace
@@ -86,6 +89,7 @@ Napi::Function ContextWrap::define(Napi::Env env) {
         InstanceMethod<&ContextWrap::set_control_vector>("setControlVector"),
         InstanceMethod<&ContextWrap::dispose>("dispose"),
         InstanceMethod<&ContextWrap::info>("info"),
+        InstanceMethod<&ContextWrap::require_hooked_js>("requireHooked"),
     });
 }
 
@@ -135,6 +139,7 @@ Napi::Value ContextWrap::create(const Napi::CallbackInfo & info) {
             self->ctx_ = ctx;
             self->steer_ = std::make_unique<SteerSession>(ctx, llama_model_n_embd(model), llama_model_n_layer(model), (int32_t) n_seq);
             self->engine_ = std::make_unique<Engine>(ctx, *self->steer_, (int32_t) n_ctx_seq);
+            self->hooks_ = HookCoverage::of(ctx);
             {
                 std::lock_guard<std::mutex> lock(self->stepper_->mutex);
                 self->stepper_->engine = self->engine_.get();
@@ -207,6 +212,31 @@ void ContextWrap::teardown() {
     external_bytes_ = 0;
 }
 
+void ContextWrap::require_hooked(Napi::Env env, const std::vector<int32_t> & blocks, const char * what) const {
+    try {
+        hooks_.require(blocks, what);
+    } catch (const CodedError & e) {
+        throw_error(env, e.code, e.what());
+    }
+}
+
+void ContextWrap::require_hooked(Napi::Env env, const SeqConfig & cfg, const std::vector<int32_t> & reduce, const char * what) const {
+    const std::string w(what);
+    require_hooked(env, plan_blocks(cfg.plan.get()), (w + ": steering").c_str());
+    require_hooked(env, cfg.capture, (w + ": capture").c_str());
+    require_hooked(env, reduce, (w + ": capture (mean)").c_str());
+    require_hooked(env, cfg.monitor.blocks, (w + ": monitor").c_str());
+}
+
+// requireHooked(blocks: Int32Array, what: string): ERR_UNSUPPORTED_ARCH naming the blocks the
+// graph does not hand to the hook (a plan set as a default is checked when it is set).
+Napi::Value ContextWrap::require_hooked_js(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    check_live(env);
+    require_hooked(env, read_int_list(env, info[0], "blocks"), info[1].As<Napi::String>().Utf8Value().c_str());
+    return env.Undefined();
+}
+
 void ContextWrap::check_live(Napi::Env env) const {
     if (disposed_) throw_error(env, "ERR_DISPOSED", "the context was disposed");
 }
@@ -260,6 +290,7 @@ Napi::Value ContextWrap::evaluate(const Napi::CallbackInfo & info) {
             }
         }
     }
+    require_hooked(env, cfg, reduce, "evaluate");
     return run_on_thread<EvalResult>(env, *thread_, Value(),
         [this, seqs, clear_first, want_logits, cfg, reduce, r_seq, r_p0, r_p1]() {
             EvalResult r;
@@ -379,6 +410,7 @@ Napi::Value ContextWrap::generate(const Napi::CallbackInfo & info) {
     g.steer.monitor = read_monitor(env, req.Get("monitor"), llama_model_n_embd(m), llama_model_n_layer(m));
     Napi::Value capv = req.Get("capture");
     if (capv.IsObject()) g.steer.capture = read_int_list(env, capv.As<Napi::Object>().Get("rows"), "capture.rows");
+    require_hooked(env, g.steer, {}, "generate");
 
     std::shared_ptr<Stepper> stepper = stepper_;
     auto sink = std::make_shared<JsJobSink>(env, info[1].As<Napi::Function>(), Value(), [stepper] { stepper->wake(stepper); }, &closing_);
@@ -407,13 +439,15 @@ Napi::Value ContextWrap::generate(const Napi::CallbackInfo & info) {
         return ci.Env().Undefined();
     }));
     const int32_t n_embd = llama_model_n_embd(m), n_layer = llama_model_n_layer(m);
-    out.Set("setSteering", Napi::Function::New(env, [sink, m, n_embd, n_layer](const Napi::CallbackInfo & ci) {
+    out.Set("setSteering", Napi::Function::New(env, [sink, n_embd, n_layer, hooks = hooks_](const Napi::CallbackInfo & ci) {
         Napi::Env e = ci.Env();
         std::shared_ptr<const SteerPlan> plan;
         if (!ci[0].IsNull() && !ci[0].IsUndefined()) {
             plan = read_plan(e, ci[0], n_embd, n_layer);
-            if (!plan->compiled.blocks.empty() && !llama_steer_model_supported(m)) {
-                throw_error(e, "ERR_UNSUPPORTED_ARCH", "this model's architecture has no residual-stream hook (encoders such as BERT are not supported)");
+            try {
+                hooks.require(plan_blocks(plan.get()), "setSteering");
+            } catch (const CodedError & err) {
+                throw_error(e, err.code, err.what());
             }
         }
         sink->post_plan(std::move(plan));
@@ -449,6 +483,12 @@ Napi::Value ContextWrap::set_control_vector(const Napi::CallbackInfo & info) {
     }
     const int32_t il_start = clear_it ? 0 : info[1].As<Napi::Number>().Int32Value();
     const int32_t il_end = clear_it ? 0 : info[2].As<Napi::Number>().Int32Value();
+    std::vector<int32_t> touched;  // blocks the control vector changes
+    for (int32_t il = std::max(il_start, 0); !clear_it && il <= il_end && il < n_layer; il++) {
+        const float * row = data.data() + (size_t) il * n_embd;
+        if (std::any_of(row, row + n_embd, [](float x) { return x != 0.0f; })) touched.push_back(il);
+    }
+    require_hooked(env, touched, "setLlamaControlVector");
     return run_on_thread<int>(env, *thread_, Value(),
         [this, data, n_embd, il_start, il_end, clear_it]() {
             // llama.cpp's layout starts at block 1: row il-1 is block il.

@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "env-state.h"
 #include "errors.h"
+#include "hook-coverage.h"
 #include "model-handle.h"
 #include "steer-session.h"
 #include "task-thread.h"
@@ -47,8 +48,12 @@ private:
     Napi::Value set_control_vector(const Napi::CallbackInfo & info);
     Napi::Value dispose(const Napi::CallbackInfo & info);
     Napi::Value info(const Napi::CallbackInfo & info);
+    Napi::Value require_hooked_js(const Napi::CallbackInfo & info);
 
     void check_live(Napi::Env env) const;
+    // JS thread: ERR_UNSUPPORTED_ARCH unless every block is hooked (hooks_ is set at creation).
+    void require_hooked(Napi::Env env, const std::vector<int32_t> & blocks, const char * what) const;
+    void require_hooked(Napi::Env env, const SeqConfig & cfg, const std::vector<int32_t> & reduce, const char * what) const;
     void free_on_thread();
 
     Napi::Env env_;
@@ -58,6 +63,7 @@ private:
     std::unique_ptr<TaskThread> thread_;
     std::unique_ptr<SteerSession> steer_;  // thread only
     std::unique_ptr<Engine> engine_;       // thread only
+    HookCoverage hooks_;                   // written once on thread_ before create() resolves
     std::shared_ptr<Stepper> stepper_;
     std::atomic<bool> closing_{false};     // stops running work between decodes
     bool disposed_ = false;

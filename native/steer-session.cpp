@@ -1,6 +1,7 @@
 #include "steer-session.h"
 
 #include "errors.h"
+#include "hook-coverage.h"
 #include "llama-steer.h"
 #include "steer-math/slot-layout.h"
 
@@ -143,8 +144,13 @@ void SteerSession::trim() {
 
 void SteerSession::apply_shape(const Shape & next) {
     if (!configured_ ? !next.empty() : !(next == shape_)) {
-        if (!next.empty() && !llama_steer_model_supported(llama_get_model(ctx_))) {
-            throw CodedError("ERR_UNSUPPORTED_ARCH", "this model's architecture has no residual-stream hook (encoders such as BERT are not supported)");
+        if (!next.empty()) {
+            // a block the graph does not hand to the hook would be silently ignored: refuse it by name
+            const HookCoverage hooks = HookCoverage::of(ctx_);
+            hooks.require(next.steer, "steering");
+            hooks.require(next.capture, "capture");
+            hooks.require(next.reduce, "capture (mean)");
+            hooks.require(next.monitor, "monitor");
         }
         llama_steer_config cfg{};
         cfg.n_slots = next.n_slots;
@@ -235,12 +241,19 @@ void SteerSession::set_seq(llama_seq_id seq, SeqConfig cfg) {
     }
 }
 
+// A refused setting (sync throws) leaves the previous one in place, so later calls are unaffected.
 void SteerSession::set_plan(llama_seq_id seq, std::shared_ptr<const SteerPlan> plan, llama_pos p0, llama_pos p1) {
     SeqConfig & cfg = seqs_[seq];
+    const SeqConfig before = cfg;
     cfg.plan = plan && !plan->compiled.blocks.empty() ? std::move(plan) : nullptr;
     cfg.p0 = p0;
     cfg.p1 = p1;
-    sync();
+    try {
+        sync();
+    } catch (...) {
+        seqs_[seq] = before;
+        throw;
+    }
 }
 
 void SteerSession::clear_seq(llama_seq_id seq) {
@@ -258,11 +271,17 @@ void SteerSession::set_active(bool active) {
 
 void SteerSession::set_reduce(std::vector<int32_t> blocks, const std::vector<int32_t> & seq, const std::vector<int32_t> & p0,
                               const std::vector<int32_t> & p1) {
+    std::vector<int32_t> before = reduce_blocks_;
     reduce_blocks_ = sorted_unique(std::move(blocks));
     reduce_seq_ = seq;
     reduce_p0_ = p0;
     reduce_p1_ = p1;
-    sync();
+    try {
+        sync();
+    } catch (...) {
+        reduce_blocks_ = std::move(before);
+        throw;
+    }
     if (configured_ && !shape_.reduce.empty()) {
         check(llama_steer_set_reduce_ranges(ctx_, seq.data(), p0.data(), p1.data(), (int32_t) seq.size()), "llama_steer_set_reduce_ranges");
     }

@@ -31,28 +31,6 @@ constexpr double LOGIT_TOL_AMPLIFIED = 2e-3;
 bool g_tf32 = false;
 double tf32(double cpu, double gpu) { return g_tf32 ? gpu : cpu; }
 
-struct config {
-    int n_slots = 1, n_dirs = 0, n_monitor = 0;
-    std::vector<int32_t> steer, capture, reduce, monitor;
-
-    llama_steer_config get() const {
-        llama_steer_config c = {};
-        c.n_slots        = steer.empty() ? 0 : n_slots;
-        c.n_dirs         = n_dirs;
-        c.steer_blocks   = steer.data();   c.n_steer_blocks   = (int32_t) steer.size();
-        c.capture_blocks = capture.data(); c.n_capture_blocks = (int32_t) capture.size();
-        c.reduce_blocks  = reduce.data();  c.n_reduce_blocks  = (int32_t) reduce.size();
-        c.n_monitor      = n_monitor;
-        c.monitor_blocks = monitor.data(); c.n_monitor_blocks = (int32_t) monitor.size();
-        return c;
-    }
-};
-
-int32_t configure(llama_context * ctx, const config & c) {
-    const llama_steer_config cfg = c.get();
-    return llama_steer_configure(ctx, &cfg);
-}
-
 // stages plan p at block il for slot `slot` of a context configured with n_dirs directions
 bool set_plan(llama_context * ctx, int il, const plan & p, int n_dirs, int slot = 1) {
     std::vector<float> D, c, lo, hi;

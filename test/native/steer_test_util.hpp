@@ -139,6 +139,29 @@ struct env {
     }
 };
 
+// a steering configuration whose block arrays it owns
+struct config {
+    int n_slots = 1, n_dirs = 0, n_monitor = 0;
+    std::vector<int32_t> steer, capture, reduce, monitor;
+
+    llama_steer_config get() const {
+        llama_steer_config c = {};
+        c.n_slots        = steer.empty() ? 0 : n_slots;
+        c.n_dirs         = n_dirs;
+        c.steer_blocks   = steer.data();   c.n_steer_blocks   = (int32_t) steer.size();
+        c.capture_blocks = capture.data(); c.n_capture_blocks = (int32_t) capture.size();
+        c.reduce_blocks  = reduce.data();  c.n_reduce_blocks  = (int32_t) reduce.size();
+        c.n_monitor      = n_monitor;
+        c.monitor_blocks = monitor.data(); c.n_monitor_blocks = (int32_t) monitor.size();
+        return c;
+    }
+};
+
+int32_t configure(llama_context * ctx, const config & c) {
+    const llama_steer_config cfg = c.get();
+    return llama_steer_configure(ctx, &cfg);
+}
+
 struct seq_tokens {
     llama_seq_id             seq;
     llama_pos                pos0;
