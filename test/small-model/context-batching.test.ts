@@ -75,8 +75,10 @@ t.test('one llama_decode per step carries every running generation', async (t) =
   const decodes = (await ctx.stats()).generationDecodes - before;
   const tokens = rs.reduce((s, r) => s + r.generatedTokens, 0);
   t.equal(tokens, 128);
-  // Alone, each would take 32 decodes (prompt + 31 tokens); together the steps are shared.
-  t.ok(decodes <= 32 + 4, `${decodes} decodes for 4 x 32 tokens`);
+  // One at a time they take 4 x 32 = 128 decodes (prompt + 31 tokens each); together the steps are
+  // shared: 32 when all four advance at every step, a few more when a lagging consumer holds one
+  // stream back for a step (the token window) while the others go on.
+  t.ok(decodes >= 32 && decodes <= 48, `${decodes} decodes for 4 x 32 tokens (128 one at a time)`);
   await ctx.dispose();
 });
 
