@@ -114,10 +114,10 @@ Napi::Value ContextWrap::create(const Napi::CallbackInfo & info) {
     params.n_threads = get_int(env, opts, "threads", 0);
     params.n_threads_batch = params.n_threads;
     params.no_perf = false;
-    // A unified cache only when sequences share it: with it llama.cpp validates every batch against
-    // all 256 possible sequences, a fixed cost per decode that dominates small models. Unified, a
-    // batch is never reordered by sequence (split_simple), so rows come back in batch order.
-    params.kv_unified = n_seq > 1;
+    // One KV stream per sequence (not unified): each sequence attends over its own contextSize
+    // cells only, as llama-batched-bench and llama-server's slots do. llama.cpp then splits a batch
+    // by sequence (split_equal); the hook labels rows by (seq, pos) and logits are read by batch index.
+    params.kv_unified = false;
     if (params.n_threads <= 0) {
         params.n_threads = (int32_t) std::max(1u, std::thread::hardware_concurrency());
         params.n_threads_batch = params.n_threads;
