@@ -11,6 +11,7 @@
 #include "llama-steer.h"
 #include "model.h"
 #include "plan-convert.h"
+#include "type-tags.h"
 
 #include <algorithm>
 #include <climits>
@@ -98,7 +99,9 @@ Napi::Function ContextWrap::define(Napi::Env env) {
 // never runs out of room because of the others.
 Napi::Value ContextWrap::create(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
+    unwrap_tagged<ModelWrap>(env, info[0], kModelTag, "model");
     Napi::Object model_obj = info[0].As<Napi::Object>();
+    if (!info[1].IsObject()) throw_error(env, "ERR_INVALID_ARG", "options must be an object");
     Napi::Object opts = info[1].As<Napi::Object>();
     Napi::Object obj = EnvState::get(env).context_ctor.New({model_obj});
     ContextWrap * self = ContextWrap::Unwrap(obj);
@@ -166,8 +169,9 @@ ContextWrap::ContextWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Con
     if (info.Length() != 1 || !info[0].IsObject()) {
         throw_error(info.Env(), "ERR_INVALID_ARG", "NativeContext cannot be constructed directly; use createContext()");
     }
+    ModelWrap * mw = unwrap_tagged<ModelWrap>(info.Env(), info[0], kModelTag, "model");
     Napi::Object model_obj = info[0].As<Napi::Object>();
-    ModelWrap * mw = ModelWrap::Unwrap(model_obj);
+    info.This().As<Napi::Object>().TypeTag(&kContextTag);
     model_ = mw->handle(info.Env());
     model_ref_ = Napi::Persistent(model_obj);
     thread_ = std::make_unique<TaskThread>();
