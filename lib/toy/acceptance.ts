@@ -13,19 +13,17 @@ import { Model, type Context } from '../index';
 import { calibrateCap, withCapThresholds } from '../persona/calibrate';
 import { extractPersonaVector } from '../persona/extract';
 import { cap, personaPlan, steerAdd } from '../persona/steer';
-import type { TraitSpec } from '../persona/trait-spec';
 import type { SteeringPlan } from '../steering';
 import { readControlVector } from '../vector/control-vector-file';
 import type { PersonaVector } from '../vector/persona-vector';
-import { TRAIN_CLAIMS, TRAIN_TEMPLATES, evalQuestions, renderQuestion } from './questions';
+import { evalQuestions } from './questions';
+import { toySpec, type Q } from './spec';
 import { isWellFormed, scoreAnswer, type TraitScore } from './scorer';
 import { NEUTRAL_SYSTEM_PROMPT, SYSTEM_PROMPTS, TRAIT_NAMES, TRAIT_POLES, type TraitName } from './traits';
 
 export const DEFAULT_TOY_MODEL = path.resolve(__dirname, '..', '..', 'models', 'toy-persona.gguf');
 const CLI = path.resolve(__dirname, '..', 'cli', 'main.js');
 
-/** Training questions in a trait spec: "a dozen", as a user would write them. */
-export const SPEC_QUESTIONS = 12;
 /** Tokens per acceptance answer (the toy model's answers end well within it). */
 export const ANSWER_TOKENS = 96;
 
@@ -40,29 +38,7 @@ export interface AcceptanceOptions {
   log?: (line: string) => void;
 }
 
-export interface Q { question: string }
-
-/** Training-distribution questions (never in the held-out set). */
-export function trainQuestions(n: number): Q[] {
-  const out: Q[] = [];
-  for (let i = 0; out.length < n && i < TRAIN_CLAIMS.length * TRAIN_TEMPLATES.length; i++) {
-    const claim = TRAIN_CLAIMS[(i * 7) % TRAIN_CLAIMS.length]!;
-    out.push({ question: renderQuestion(TRAIN_TEMPLATES[i % TRAIN_TEMPLATES.length]!, claim) });
-  }
-  return out;
-}
-
-/** The trait spec a user would write: the two contrastive system prompts and a dozen training questions (examples/traits/). */
-export function toySpec(trait: TraitName): TraitSpec {
-  const [pos, neg] = TRAIT_POLES[trait];
-  const prompts = SYSTEM_PROMPTS[trait] as Record<string, string>;
-  return {
-    name: trait,
-    description: `${pos} versus ${neg} answers of the toy persona model`,
-    pairs: [{ positive: prompts[pos]!, negative: prompts[neg]! }],
-    extractionQuestions: trainQuestions(SPEC_QUESTIONS).map((q) => q.question),
-  };
-}
+export { trainQuestions, toySpec, SPEC_QUESTIONS, type Q } from './spec';
 
 export interface TraitAcceptance {
   trait: TraitName;
