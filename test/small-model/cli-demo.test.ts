@@ -3,7 +3,7 @@ import t from 'tap';
 import { json, requireBuiltCli, runCli } from '../helpers/cli';
 
 interface DemoRow { condition: string; system: string; question: string; answer: string; pole: string | null; projection: number }
-interface Demo { trait: string; blocks: number[]; coefficient: number; capThreshold: number; monitorBlock: number; rows: DemoRow[] }
+interface Demo { trait: string; blocks: number[]; coefficient: number; positions: string; capBlocks: number[]; capThreshold: number; monitorBlock: number; rows: DemoRow[] }
 
 t.before(() => requireBuiltCli());
 
@@ -19,6 +19,10 @@ t.test('demo --json answers each question five ways, and the capped answers sit 
   t.same(by('"You are a pirate assistant." uncapped').map((x) => x.pole), ['pirate', 'pirate']);
   const capped = by('"You are a pirate assistant." capped');
   t.same(capped.map((x) => x.pole), ['plain', 'plain'], 'capping removes the pushed trait');
-  // The monitor reads after the cap, so a capped prompt's last token projects exactly at the threshold.
-  for (const x of capped) t.ok(Math.abs(x.projection - d.capThreshold) < 1e-3, `projection ${x.projection} vs threshold ${d.capThreshold}`);
+  // The monitor reads after the cap at its block: a capped prompt's last token projects at or below the threshold.
+  for (const x of capped) t.ok(x.projection <= d.capThreshold + 1e-3, `projection ${x.projection} vs threshold ${d.capThreshold}`);
+  const uncapped = by('"You are a pirate assistant." uncapped');
+  for (const x of uncapped) t.ok(x.projection > d.capThreshold, 'the pushing prompt alone is above it');
+  t.equal(d.positions, 'prompt', 'the recorded recommendation acts at the prompt');
+  t.equal(d.monitorBlock, d.capBlocks[d.capBlocks.length - 1]);
 });
