@@ -22,7 +22,8 @@ import { isWellFormed, scoreAnswer, type TraitScore } from './scorer';
 import { NEUTRAL_SYSTEM_PROMPT, SYSTEM_PROMPTS, TRAIT_NAMES, TRAIT_POLES, type TraitName } from './traits';
 
 export const DEFAULT_TOY_MODEL = path.resolve(__dirname, '..', '..', 'models', 'toy-persona.gguf');
-const CLI = path.resolve(__dirname, '..', 'cli', 'main.js');
+// From dist/toy or (in tests) lib/toy: the built CLI either way.
+const CLI = path.resolve(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 /** Tokens per acceptance answer (the toy model's answers end well within it). */
 export const ANSWER_TOKENS = 96;
