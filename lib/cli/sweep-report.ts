@@ -21,6 +21,10 @@ export function sweepTable(r: SweepResult): string {
   const measure = r.measure.kind === 'judge' ? 'the judge (score >= 50)'
     : `the projection of each answer on the reference answers' trait direction at block ${r.measure.block} (past the midpoint of the two poles' means)`;
   lines.push(`steering sweep: ${r.settings.length} settings x ${r.questions} questions; trait measured by ${measure}`);
+  if (r.measure.kind === 'projection') {
+    const acc = r.measure.accuracy;
+    lines.push(`  that measure puts ${pct(acc)} of the reference answers on their own side, each judged by the others${acc < 0.9 ? ': a weak judge of this trait (rates are rough; a --judge would be sharper)' : ''}`);
+  }
   lines.push(`unsteered: trait ${pct(r.baseline.rate)}, perplexity ${r.baseline.perplexity.toFixed(3)}; coherent means perplexity <= exp(${(r.reference.nll).toFixed(3)} x ratio) and repetition <= ${r.reference.repetition.toFixed(2)} + allowance`);
   const head = ['positions', 'blocks', `coef (${r.units})`, 'raw', 'relative', r.symmetric ? '+c trait' : 'trait', ...(r.symmetric ? ['-c trait'] : []),
     'perplexity', 'coherent', 'score'];

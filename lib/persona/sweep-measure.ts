@@ -24,8 +24,14 @@ export interface ProjectionScale {
   direction: Float64Array;
   positiveMean: number;
   negativeMean: number;
-  /** Cohen's d of the reference answers' projections (the block chosen has the largest). */
+  /** Cohen's d of the reference answers' projections. */
   separation: number;
+  /**
+   * Leave-one-out accuracy on the references: each reference answer classified (past the midpoint)
+   * by the direction and means of all the others. The block chosen has the highest, then the
+   * largest separation; a low value means the measure is a weak judge of this trait.
+   */
+  accuracy: number;
 }
 
 export interface ReferenceMeasure {
@@ -37,6 +43,35 @@ export interface ReferenceMeasure {
 
 function aborted(): PersonaSteerError {
   return new PersonaSteerError(ErrorCodes.ABORTED, 'the steering sweep was aborted');
+}
+
+/** Unit mean(pos) - mean(neg), or null when they coincide. */
+function direction(pos: readonly Float32Array[], neg: readonly Float32Array[], d: number): Float64Array | null {
+  const dir = new Float64Array(d);
+  for (const x of pos) for (let k = 0; k < d; k++) dir[k] += x[k]! / pos.length;
+  for (const x of neg) for (let k = 0; k < d; k++) dir[k] -= x[k]! / neg.length;
+  const n = norm(dir);
+  if (!(n > 0)) return null;
+  for (let k = 0; k < d; k++) dir[k] /= n;
+  return dir;
+}
+
+/** Fraction of reference answers put on their own side by the direction and midpoint of all the others. */
+function leaveOneOut(pos: readonly Float32Array[], neg: readonly Float32Array[], d: number): number {
+  if (pos.length < 2 || neg.length < 2) return 0;
+  let right = 0;
+  const check = (i: number, positive: boolean) => {
+    const p = positive ? pos.filter((_, k) => k !== i) : pos;
+    const n = positive ? neg : neg.filter((_, k) => k !== i);
+    const dir = direction(p, n, d);
+    if (dir === null) return;
+    const mid = (p.reduce((a, x) => a + dot(x, dir), 0) / p.length + n.reduce((a, x) => a + dot(x, dir), 0) / n.length) / 2;
+    const x = dot((positive ? pos : neg)[i]!, dir);
+    if (positive ? x > mid : x < mid) right++;
+  };
+  pos.forEach((_, i) => check(i, true));
+  neg.forEach((_, i) => check(i, false));
+  return right / (pos.length + neg.length);
 }
 
 /** 1 - distinct/total over token 4-grams (0 for answers shorter than five tokens). */
@@ -103,16 +138,15 @@ export async function measureReferences(context: Context, pairs: readonly Respon
   }
   let scale: ProjectionScale | null = null;
   for (const b of blocks) {
-    const dir = new Float64Array(d);
-    for (const m of means.positive) { const x = m.get(b)!; for (let k = 0; k < d; k++) dir[k] += x[k]! / means.positive.length; }
-    for (const m of means.negative) { const x = m.get(b)!; for (let k = 0; k < d; k++) dir[k] -= x[k]! / means.negative.length; }
-    const n = norm(dir);
-    if (!(n > 0)) continue;
-    for (let k = 0; k < d; k++) dir[k] /= n;
-    const sep = separation(means.positive.map((m) => dot(m.get(b)!, dir)), means.negative.map((m) => dot(m.get(b)!, dir)));
+    const pos = means.positive.map((m) => m.get(b)!);
+    const neg = means.negative.map((m) => m.get(b)!);
+    const dir = direction(pos, neg, d);
+    if (dir === null) continue;
+    const sep = separation(pos.map((x) => dot(x, dir)), neg.map((x) => dot(x, dir)));
     const value = Number.isFinite(sep.separation) ? sep.separation : sep.gap > 0 ? Infinity : -Infinity;
-    if (scale === null || value > scale.separation) {
-      scale = { block: b, direction: dir, positiveMean: sep.positiveMean, negativeMean: sep.negativeMean, separation: value };
+    const accuracy = leaveOneOut(pos, neg, d);
+    if (scale === null || accuracy > scale.accuracy || (accuracy === scale.accuracy && value > scale.separation)) {
+      scale = { block: b, direction: dir, positiveMean: sep.positiveMean, negativeMean: sep.negativeMean, separation: value, accuracy };
     }
   }
   const avg = (xs: { nll: number; repetition: number }[]) => ({

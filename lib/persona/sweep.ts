@@ -93,7 +93,7 @@ export interface SweepResult {
   symmetric: boolean;
   questions: number;
   /** How trait expression was measured. */
-  measure: { kind: 'judge' } | { kind: 'projection'; block: number; positiveMean: number; negativeMean: number; separation: number };
+  measure: { kind: 'judge' } | { kind: 'projection'; block: number; positiveMean: number; negativeMean: number; separation: number; accuracy: number };
   /** The fluency a coherent answer is held to: the worst of the unsteered answers and the references. */
   reference: { nll: number; repetition: number };
   /** The unsteered answers. */
@@ -273,7 +273,9 @@ export async function sweepSteering(context: Context, vector: PersonaVector, opt
     units,
     symmetric,
     questions: questions.length,
-    measure: scale ? { kind: 'projection', block: scale.block, positiveMean: scale.positiveMean, negativeMean: scale.negativeMean, separation: scale.separation } : { kind: 'judge' },
+    measure: scale ? {
+      kind: 'projection', block: scale.block, positiveMean: scale.positiveMean, negativeMean: scale.negativeMean, separation: scale.separation, accuracy: scale.accuracy,
+    } : { kind: 'judge' },
     reference,
     baseline: withCoherence(base),
     settings,
