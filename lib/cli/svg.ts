@@ -90,7 +90,7 @@ export function heatMap(o: {
   const left = 120;
   const top = 48;
   const cell = Math.max(18, Math.min(64, Math.floor(520 / cols), Math.floor(420 / rows)));
-  const w = left + cols * cell + 24;
+  const w = Math.max(W, left + cols * cell + 24);
   const h = top + rows * cell + 64;
   const shade = (v: number) => {
     const t = Math.max(0, Math.min(1, v));
@@ -122,6 +122,6 @@ export function heatMap(o: {
     `<text x="${w / 2}" y="22" text-anchor="middle" font-size="14">${esc(o.title)}</text>` +
     `<text x="${left + (cols * cell) / 2}" y="${top + rows * cell + 34}" text-anchor="middle" font-size="12">${esc(o.xLabel)}</text>` +
     `<text x="14" y="${top + (rows * cell) / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 ${top + (rows * cell) / 2})">${esc(o.yLabel)}</text>` +
-    `<text x="${left}" y="${h - 8}" font-size="10" fill="#555">${esc(legend)}</text>` +
+    `<text x="16" y="${h - 8}" font-size="10" fill="#555">${esc(legend)}</text>` +
     `${body}</svg>\n`;
 }

@@ -25,7 +25,8 @@ export function sweepTable(r: SweepResult): string {
     const acc = r.measure.accuracy;
     lines.push(`  that measure puts ${pct(acc)} of the reference answers on their own side, each judged by the others${acc < 0.9 ? ': a weak judge of this trait (rates are rough; a --judge would be sharper)' : ''}`);
   }
-  lines.push(`unsteered: trait ${pct(r.baseline.rate)}, perplexity ${r.baseline.perplexity.toFixed(3)}; coherent means perplexity <= exp(${(r.reference.nll).toFixed(3)} x ratio) and repetition <= ${r.reference.repetition.toFixed(2)} + allowance`);
+  lines.push(`unsteered: trait ${pct(r.baseline.rate)}, perplexity ${r.baseline.perplexity.toFixed(3)}; coherent: perplexity <= ${Math.exp(r.limits.nll).toFixed(3)} ` +
+    `(references ${Math.exp(r.reference.nll).toFixed(3)}) and repeated 4-grams <= ${r.limits.repetition.toFixed(2)}`);
   const head = ['positions', 'blocks', `coef (${r.units})`, 'raw', 'relative', r.symmetric ? '+c trait' : 'trait', ...(r.symmetric ? ['-c trait'] : []),
     'perplexity', 'coherent', 'score'];
   const rows: string[][] = r.settings.map((s) => [
@@ -57,7 +58,7 @@ function cellJson(c: SweepCell, answers: boolean): Record<string, unknown> {
 export function sweepJson(r: SweepResult, answers: boolean): Record<string, unknown> {
   const setting = (s: SweepSetting) => ({ ...s, up: cellJson(s.up, answers), down: s.down ? cellJson(s.down, answers) : null });
   return {
-    units: r.units, symmetric: r.symmetric, questions: r.questions, measure: r.measure, reference: r.reference,
+    units: r.units, symmetric: r.symmetric, questions: r.questions, measure: r.measure, reference: r.reference, limits: r.limits,
     baseline: cellJson(r.baseline, answers), settings: r.settings.map(setting), best: r.best ? r.settings.indexOf(r.best) : null,
     recommendation: r.recommendation,
   };

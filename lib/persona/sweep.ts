@@ -94,8 +94,10 @@ export interface SweepResult {
   questions: number;
   /** How trait expression was measured. */
   measure: { kind: 'judge' } | { kind: 'projection'; block: number; positiveMean: number; negativeMean: number; separation: number; accuracy: number };
-  /** The fluency a coherent answer is held to: the worst of the unsteered answers and the references. */
+  /** The fluency of the unsteered answers and the references (the worse of them): NLL per token, repetition. */
   reference: { nll: number; repetition: number };
+  /** What a coherent cell may reach: maxNllRatio x reference.nll, and reference.repetition + maxRepetitionIncrease. */
+  limits: { nll: number; repetition: number };
   /** The unsteered answers. */
   baseline: SweepCell;
   settings: SweepSetting[];
@@ -240,7 +242,8 @@ export async function sweepSteering(context: Context, vector: PersonaVector, opt
     nll: Math.max(base.nll, ref?.positive.nll ?? -Infinity, ref?.negative.nll ?? -Infinity, 0.01),
     repetition: Math.max(base.repetition, ref?.positive.repetition ?? 0, ref?.negative.repetition ?? 0),
   };
-  const coherent = (c: Omit<SweepCell, 'coherent'>) => c.nll <= maxNllRatio * reference.nll && c.repetition <= reference.repetition + maxRepetitionIncrease;
+  const limits = { nll: maxNllRatio * reference.nll, repetition: reference.repetition + maxRepetitionIncrease };
+  const coherent = (c: Omit<SweepCell, 'coherent'>) => c.nll <= limits.nll && c.repetition <= limits.repetition;
   const withCoherence = (c: Omit<SweepCell, 'coherent'>): SweepCell => ({ ...c, coherent: coherent(c) });
 
   const settings: SweepSetting[] = [];
@@ -277,6 +280,7 @@ export async function sweepSteering(context: Context, vector: PersonaVector, opt
       kind: 'projection', block: scale.block, positiveMean: scale.positiveMean, negativeMean: scale.negativeMean, separation: scale.separation, accuracy: scale.accuracy,
     } : { kind: 'judge' },
     reference,
+    limits,
     baseline: withCoherence(base),
     settings,
     best,

@@ -85,6 +85,9 @@ t.test('coherence compares each cell with the references, and the pick is a best
   for (const c of cells()) {
     t.equal(c.coherent, c.nll <= 1.25 * sweep.reference.nll && c.repetition <= sweep.reference.repetition + 0.2);
   }
+  t.same(sweep.limits, { nll: 1.25 * sweep.reference.nll, repetition: sweep.reference.repetition + 0.2 });
+  for (const c of cells()) {
+  }
   const top = Math.max(...sweep.settings.filter((s) => s.coherent).map((s) => s.score));
   t.ok(sweep.best && sweep.best.coherent && sweep.best.score === top);
   t.same(sweep.recommendation, { blocks: sweep.best!.blocks, coefficient: sweep.best!.coefficient, positions: 'prompt' });
