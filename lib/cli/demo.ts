@@ -91,7 +91,7 @@ export const demo: Command = {
       await ask(`-${coefficient}·v`, NEUTRAL_SYSTEM_PROMPT, personaPlan([steerAdd(vector, -coefficient)]));
       const tau = calibration.thresholds[calibration.thresholds.length - 1]!;
       await ask(`"${pushing}" uncapped`, pushing, null);
-      await ask(`"${pushing}" capped at the neutral mean (${tau.toFixed(2)} at block ${monitorBlock})`, pushing, personaPlan([cap(vector)]));
+      await ask(`"${pushing}" capped at the neutral level (${tau.toFixed(2)} at block ${monitorBlock})`, pushing, personaPlan([cap(vector)]));
 
       if (json) {
         printJson({ trait, blocks, coefficient, positions, capBlocks: calibration.blocks, capThreshold: tau, monitorBlock, seconds: (Date.now() - t0) / 1000, rows });
