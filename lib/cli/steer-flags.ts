@@ -6,9 +6,9 @@
 //   --clamp FILE:MIN:MAX[@BLOCKS] --ablate FILE[@BLOCKS]   at the recommended blocks unless @BLOCKS
 //   --positions prompt|generated|all   the plan's positions; default: what the files record
 // FILE is a control-vector GGUF; BLOCKS like 3, 2-4, 1,3,5 or all (every block the file has).
-import { ErrorCodes, PersonaSteerError, invalidArg } from '../errors';
+import { invalidArg } from '../errors';
 import type { Model } from '../model';
-import { cap, personaPlan, steerAblate, steerAdd } from '../persona/steer';
+import { cap, personaPlan, recommendedPositions, steerAblate, steerAdd } from '../persona/steer';
 import type { SteeringPlan, SteerOp } from '../steering';
 import type { PersonaVector } from '../vector/persona-vector';
 import { STEER_POSITIONS, type SteerPositions } from '../vector/vector-metadata';
@@ -151,20 +151,18 @@ export interface BuiltPlan {
 export async function buildPlan(specs: SteerSpec[], model: Model, positions?: SteerPositions, cache: VectorCache = new Map()): Promise<BuiltPlan> {
   const ops: SteerOp[] = [];
   const steering: string[] = [];
+  const wanted = new Map<SteerPositions, string[]>();
   for (const s of specs) {
     const own = specOps(s, await vectorOf(s.file, model, cache));
     ops.push(...own);
     steering.push(describeSpec(s, own));
+    const p = recommendedPositions(own[0]);
+    if (p !== undefined) wanted.set(p, [...(wanted.get(p) ?? []), `--${s.kind} ${s.file}`]);
   }
-  let plan: SteeringPlan;
-  try {
-    plan = personaPlan(ops, positions === undefined ? {} : { positions });
-  } catch (e) {
-    if (e instanceof PersonaSteerError && e.code === ErrorCodes.INVALID_ARG && positions === undefined) {
-      throw usageError(`the files recommend different positions (${e.message.replace(/^.*recommend different positions \(([^)]*)\).*$/, '$1')}); choose one with --positions`);
-    }
-    throw e;
+  if (positions === undefined && wanted.size > 1) {
+    throw usageError(`the files recommend different positions (${[...wanted].map(([p, who]) => `${p}: ${who.join(', ')}`).join('; ')}); choose one with --positions`);
   }
+  const plan = personaPlan(ops, positions === undefined ? {} : { positions });
   const resolved = plan.positions ?? 'all';
   return { plan: ops.length > 0 ? { ops, positions: resolved } : null, positions: resolved, steering };
 }

@@ -70,6 +70,17 @@ t.test(':SCALE replaces the coefficient, @BLOCKS the blocks, --positions the pos
   t.not(other.tokens.join(), lib.tokens.join(), 'positions matter here, so the flag was applied');
 });
 
+t.test('files that record different positions need --positions', async (t) => {
+  const other = path.join(dir, 'everywhere.gguf');
+  await writeControlVector(other, vector.withMetadata({ positions: 'all' }));
+  const r = runCli([...genArgs(NEUTRAL_SYSTEM_PROMPT), '--add', file, '--add', `${other}:0.1`]);
+  t.equal(r.status, 2);
+  t.match(r.stderr, /the files recommend different positions \(prompt: --add .*pirate\.gguf; all: --add .*everywhere\.gguf\); choose one with --positions/);
+  const ok = runCli([...genArgs(NEUTRAL_SYSTEM_PROMPT), '--add', file, '--add', `${other}:0.1`, '--positions', 'generated']);
+  t.equal(ok.status, 0, ok.stderr);
+  t.equal(json<GenerateJson>(ok).positions, 'generated');
+});
+
 t.test('a file without a recorded coefficient or thresholds says what to do', async (t) => {
   const bare = path.join(dir, 'bare.gguf');
   await writeControlVector(bare, (await extractPersonaVector(ctx, toySpec('pirate'), { sweep: false })).vector);
