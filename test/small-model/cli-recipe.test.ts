@@ -70,6 +70,18 @@ t.test(':SCALE replaces the coefficient, @BLOCKS the blocks, --positions the pos
   t.not(other.tokens.join(), lib.tokens.join(), 'positions matter here, so the flag was applied');
 });
 
+t.test('monitor steers with --add FILE at the recorded positions, or at --positions', async (t) => {
+  for (const flag of [[], ['--positions', 'all']]) {
+    const r = runCli(['monitor', ...M, '-p', 'Is snow black?', '--vector', file, '--greedy', '--max-tokens', '12', '--json', '--add', file, ...flag]);
+    t.equal(r.status, 0, r.stderr);
+    const j = json<{ text: string; positions: string }>(r);
+    const positions = flag.length > 0 ? 'all' : 'prompt';
+    t.equal(j.positions, positions);
+    const lib = await ctx.complete('Is snow black?', { greedy: true, maxTokens: 12, steer: personaPlan([steerAdd(vector)], { positions }) });
+    t.equal(j.text, lib.text);
+  }
+});
+
 t.test('files that record different positions need --positions', async (t) => {
   const other = path.join(dir, 'everywhere.gguf');
   await writeControlVector(other, vector.withMetadata({ positions: 'all' }));
