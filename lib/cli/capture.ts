@@ -31,9 +31,7 @@ export const capture: Command = {
     const s = await openModel(values);
     try {
       const { plan } = await buildPlan(specs, s.model);
-      // capture reads with the context's plan (it takes no per-call one).
-      s.context.setSteering(plan);
-      const r = await s.context.capture(prompt, { blocks: checkModelBlocks('--blocks', blocks, s.model), positions });
+      const r = await s.context.capture(prompt, { blocks: checkModelBlocks('--blocks', blocks, s.model), positions, steer: plan });
       const out = r.blocks.map((b) => {
         const order = Array.from(b.positions, (_, i) => i).sort((x, y) => b.positions[x] - b.positions[y]);
         return { block: b.block, positions: order.map((i) => b.positions[i]), rows: order.map((i) => Array.from(b.rows[i], f32)) };

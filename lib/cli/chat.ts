@@ -105,7 +105,8 @@ ${CONDITION_USAGE}  --context-size N, --threads N, --gpu-layers N
     let positions = positionsFlag(values);
     const cond = conditionSpecs(values);
     const requested = choice(values, 'format', ['chat', 'plain'] as const);
-    const s = await openModel(values);
+    // A second sequence lets condition checks run without evicting the conversation's cells.
+    const s = await openModel(values, undefined, cond.specs.length > 0 ? 2 : 1);
     try {
       const hasTemplate = !!s.model.info.chatTemplate;
       if (requested === 'chat' && !hasTemplate) throw new PersonaSteerError(ErrorCodes.CHAT_TEMPLATE, '--format chat: the model has no chat template; use --format plain');
@@ -121,6 +122,9 @@ ${CONDITION_USAGE}  --context-size N, --threads N, --gpu-layers N
       };
       await apply(specs, positions);
       const conditions = await buildConditions(cond.specs, s.model, cache);
+      // One sequence for the conversation: each turn evaluates only what follows the history it holds
+      // (and all of it again when the plan changes). Condition checks run on a second sequence.
+      const conversation = s.context.createSequence();
       let messages: ChatMessage[] = system !== undefined ? [{ role: 'system', content: system }] : [];
       let transcript = '';
       const interactive = process.stdin.isTTY === true && !json;
@@ -161,15 +165,15 @@ ${CONDITION_USAGE}  --context-size N, --threads N, --gpu-layers N
             else prompt = transcript === '' ? line : `${transcript}\n${line}`;
             const check = conditions.length > 0 && built.plan ? await checkPrompt(s.context, prompt, cond.specs, conditions, cond.mode, signal) : null;
             if (check && !json) process.stderr.write(`${describeCheck(cond.specs, check)}\n`);
-            const stream = s.context.generate(prompt, { ...sampling, steer: check && !check.matched ? null : built.plan, signal });
+            const stream = conversation.generate(prompt, { ...sampling, steer: check && !check.matched ? null : built.plan, signal });
             if (!json) for await (const ev of stream) say(ev.text);
             const r = await stream.result;
             say('\n');
             if (format === 'chat') messages = [...messages, { role: 'user', content: line }, { role: 'assistant', content: r.text }];
             else transcript = `${prompt as string}${r.text}`;
             if (json) {
-              printJson({ type: 'reply', user: line, text: r.text, tokens: r.tokens, stopReason: r.stopReason, steering: built.steering,
-                positions: built.positions, ...(check ? { condition: check } : {}) });
+              printJson({ type: 'reply', user: line, text: r.text, tokens: r.tokens, stopReason: r.stopReason, cachedTokens: r.cachedTokens,
+                promptTokens: r.promptTokens, steering: built.steering, positions: built.positions, ...(check ? { condition: check } : {}) });
             }
           }
         } catch (e) {

@@ -14,7 +14,6 @@ import type { SteerPositions } from '../vector/vector-metadata';
 import { extractionPositions, separatingBlocks } from './defaults';
 import { dot, norm, percentile } from './extraction-math';
 import type { CapThresholds } from './steer';
-import { clearSteering } from './unsteered';
 import type { BlockSpec } from '../steering';
 
 /** Reference text: a prompt (which tokens count: options.positions) or tokens with the range to use. */
@@ -114,7 +113,6 @@ export async function calibrateCap(context: Context, vector: PersonaVector, prom
     return [b, Float64Array.from(x, (a) => a / n)];
   }));
   const values = new Map<number, number[]>(blocks.map((b) => [b, []]));
-  clearSteering(context);
   for (let i = 0; i < prompts.length; i++) {
     if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'calibrateCap was aborted');
     const p = prompts[i];
@@ -143,7 +141,7 @@ export async function calibrateCap(context: Context, vector: PersonaVector, prom
       // BOS is an attention sink with an atypical residual; it would skew the percentiles.
       mask = Array.from(tokens, (t, k) => !(k === 0 && t === info.bosToken && tokens.length > 1));
     }
-    const r = await context.capture(tokens, { blocks, positions: mask });
+    const r = await context.capture(tokens, { blocks, positions: mask, steer: null });
     for (const rows of r.blocks) {
       const u = units.get(rows.block)!;
       const dst = values.get(rows.block)!;

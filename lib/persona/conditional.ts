@@ -10,7 +10,6 @@ import type { SteeringPlan, SteerOp } from '../steering';
 import { checkInt, checkKeys, checkNumber, checkObject, checkOneOf, checkSignal } from '../validate';
 import { PersonaVector } from '../vector/persona-vector';
 import { extractionPositions } from './defaults';
-import { clearSteering } from './unsteered';
 
 export interface SteeringCondition {
   /** The condition vector. */
@@ -95,7 +94,6 @@ async function measure(context: Context, prompt: Int32Array, conditions: Resolve
   const bos = context.model.info.bosToken;
   const n = prompt.length;
   const start = { last: n - 1, mean: prompt[0] === bos && n > 1 ? 1 : 0 };
-  clearSteering(context);
   const values: ConditionCheck['values'] = [];
   for (const kind of ['last', 'mean'] as const) {
     const idx = conditions.flatMap((c, i) => (c.tokens === kind ? [i] : []));

@@ -19,7 +19,6 @@ import { VectorMean, meanDifference, norm, pcaVector, separation, type Separatio
 import { modelFileHash } from './model-hash';
 import { checkFormat, sampleTokens, type PromptFormat } from './prompt-format';
 import { measureResidualNorms } from './residual-norms';
-import { clearSteering } from './unsteered';
 import { checkPairs, generateResponses, judgePairs, type Judge, type ResponseGeneration, type ResponsePair } from './responses';
 import { sweepSteering, type SweepOptions, type SweepResult } from './sweep';
 import { parseTraitSpec, type TraitSpec } from './trait-spec';
@@ -164,7 +163,6 @@ export async function extractPersonaVector(context: Context, input: TraitSpec | 
   const onProgress = checkFunction<(e: ExtractionProgress) => void>('options.onProgress', o.onProgress);
   const progress = (phase: ExtractionProgress['phase'], done: number, total: number) => onProgress?.({ phase, done, total });
 
-  clearSteering(context);
   let trait: string;
   let description: string | undefined;
   let pairs: ResponsePair[];

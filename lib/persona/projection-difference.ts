@@ -9,7 +9,6 @@ import { checkBlocks, checkFunction, checkKeys, checkObject, checkSignal, checkS
 import { PersonaVector } from '../vector/persona-vector';
 import { checkFormat, checkPromptText, sampleTokens, type PromptFormat, type PromptText } from './prompt-format';
 import { answer, checkGeneration, type ResponseGeneration } from './responses';
-import { clearSteering } from './unsteered';
 
 export interface ScreenSample {
   prompt: PromptText;
@@ -54,7 +53,6 @@ export async function projectionDifference(context: Context, vector: PersonaVect
   const onProgress = checkFunction<NonNullable<ProjectionDifferenceOptions['onProgress']>>('options.onProgress', o.onProgress);
   const gen = checkGeneration('options.generation', o.generation);
   if (!Array.isArray(samples) || samples.length === 0) throw invalidArg('samples', 'a non-empty array of { prompt, response, modelResponse? }', samples);
-  clearSteering(context);
   const checked = samples.map((s, i) => {
     const so = checkObject(`samples[${i}]`, s, false);
     checkKeys(`samples[${i}]`, so, ['prompt', 'response', 'modelResponse']);

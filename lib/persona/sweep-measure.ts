@@ -97,7 +97,7 @@ export function meanNll(logits: readonly Float32Array[], tokens: ArrayLike<numbe
 
 /** One unsteered pass over prompt + answer: NLL and repetition of the answer, its projection on the scale. */
 export async function measureAnswer(context: Context, item: MeanItem, scale: ProjectionScale | null): Promise<AnswerMeasure> {
-  const r = await context.evaluate([{ tokens: item.tokens, logits: 'all' }], scale ? { captureBlocks: [scale.block] } : {});
+  const r = await context.evaluate([{ tokens: item.tokens, logits: 'all' }], { steer: null, ...(scale ? { captureBlocks: [scale.block] } : {}) });
   const nll = meanNll(r.logits, item.tokens, item.start, item.end);
   let projection = NaN;
   if (scale) {

@@ -17,7 +17,6 @@ import { checkPairs, type Judge, type ResponsePair } from './responses';
 import { steerAdd } from './steer';
 import { chooseSetting } from './sweep-choice';
 import { measureAnswer, measureReferences, type ProjectionScale } from './sweep-measure';
-import { clearSteering } from './unsteered';
 
 export type SweepUnits = 'raw' | 'relative';
 
@@ -183,8 +182,6 @@ export async function sweepSteering(context: Context, vector: PersonaVector, opt
   let done = 0;
   const tick = () => onProgress?.(++done, total);
 
-  const unsteer = () => clearSteering(context);
-  unsteer();
   const prompts = questions.map((q) => promptTokens(context.model, system === undefined ? { user: q } : { system, user: q }, format));
   const ref = references ? await measureReferences(context, references, [...vector.blocks], { system, format },
     (p) => p.question ?? userText(p.positive.prompt), signal, tick) : null;
@@ -202,7 +199,6 @@ export async function sweepSteering(context: Context, vector: PersonaVector, opt
       if (r.stopReason === 'abort') throw aborted();
       answers.push({ text: r.text, tokens: [...r.tokens], ended: r.stopReason === 'eog' });
     }
-    unsteer();
     let rate = 0;
     let expression = 0;
     let nll = 0;

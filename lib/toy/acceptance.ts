@@ -101,7 +101,6 @@ export async function lastPromptProjections(ctx: Context, vector: PersonaVector,
     const tokens = ctx.model.tokenize(ctx.model.applyChatTemplate(chat(system, q.question).messages), { addSpecial: false });
     return { tokens, start: tokens.length - 1, end: tokens.length };
   });
-  ctx.setSteering(null);
   const res = await ctx.projectionMeans(items, [{ name: 'v', vector, blocks: [...blocks] }]);
   return new Map(res.map((r) => [r.block, Array.from(r.values)]));
 }
