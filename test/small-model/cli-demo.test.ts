@@ -19,17 +19,10 @@ t.test('demo --json answers each question five ways, and the capped answers stay
   t.same(by('"You are a pirate assistant." uncapped').map((x) => x.pole), ['pirate', 'pirate']);
   const capped = by('"You are a pirate assistant." capped');
   t.same(capped.map((x) => x.pole), ['plain', 'plain'], 'capping removes the pushed trait');
-<<<<<<< HEAD
-  // The monitor reads after the cap at its block: a capped prompt's last token projects at or below the threshold.
-  for (const x of capped) t.ok(x.projection <= d.capThreshold + 1e-3, `projection ${x.projection} vs threshold ${d.capThreshold}`);
-  const uncapped = by('"You are a pirate assistant." uncapped');
-  for (const x of uncapped) t.ok(x.projection > d.capThreshold, 'the pushing prompt alone is above it');
-  t.equal(d.positions, 'prompt', 'the recorded recommendation acts at the prompt');
-  t.equal(d.monitorBlock, d.capBlocks[d.capBlocks.length - 1]);
-=======
   // The monitor reads after the cap: a capped prompt's last token never projects above the threshold
   // (caps at earlier blocks may already have pulled it below), while the uncapped one is above it.
   for (const x of capped) t.ok(x.projection <= d.capThreshold + 1e-3, `projection ${x.projection} vs threshold ${d.capThreshold}`);
   for (const x of by('"You are a pirate assistant." uncapped')) t.ok(x.projection > d.capThreshold, `uncapped projection ${x.projection} above ${d.capThreshold}`);
->>>>>>> main
+  t.equal(d.positions, 'prompt', 'the recorded recommendation acts at the prompt');
+  t.equal(d.monitorBlock, d.capBlocks[d.capBlocks.length - 1], 'the monitor reads the last capped block');
 });
