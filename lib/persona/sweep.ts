@@ -192,13 +192,11 @@ export async function sweepSteering(context: Context, vector: PersonaVector, opt
   const eog = info.eotToken >= 0 ? info.eotToken : info.eosToken;
 
   const runCell = async (coefficient: number, plan: SteeringPlan | null, raw: number[], relative: number[] | null): Promise<Omit<SweepCell, 'coherent'>> => {
-    const answers: { text: string; tokens: number[]; ended: boolean }[] = [];
-    for (const tokens of prompts) {
-      if (signal?.aborted) throw aborted();
-      const r = await context.complete(tokens, { greedy: true, maxTokens, steer: plan, signal });
-      if (r.stopReason === 'abort') throw aborted();
-      answers.push({ text: r.text, tokens: [...r.tokens], ended: r.stopReason === 'eog' });
-    }
+    if (signal?.aborted) throw aborted();
+    // All at once: a context with several sequences decodes them together, one with one runs them in turn.
+    const results = await Promise.all(prompts.map((tokens) => context.complete(tokens, { greedy: true, maxTokens, steer: plan, signal })));
+    if (results.some((r) => r.stopReason === 'abort')) throw aborted();
+    const answers = results.map((r) => ({ text: r.text, tokens: [...r.tokens], ended: r.stopReason === 'eog' }));
     let rate = 0;
     let expression = 0;
     let nll = 0;

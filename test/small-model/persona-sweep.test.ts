@@ -120,6 +120,22 @@ t.test('a relative coefficient steers as the raw coefficient it converts to', as
   t.ok(Math.abs(relative.recommendation!.coefficient - 1) < 1e-9, 'a one-block relative pick is recorded as its raw coefficient');
 });
 
+t.test('a context with several sequences sweeps the same answers, decoded together', async (t) => {
+  const wide = await model.createContext({ contextSize: 512, threads: 1, sequences: 4 });
+  try {
+    const options = { questions: QUESTIONS.slice(0, 4), blocks: [3], coefficients: [2], references: extracted.pairs.map((p) => p.pair) };
+    const a = await sweepSteering(ctx, extracted.vector, options);
+    const b = await sweepSteering(wide, extracted.vector, options);
+    for (const k of ['up', 'down'] as const) {
+      t.same(b.settings[0][k]!.answers, a.settings[0][k]!.answers, k);
+      t.ok(Math.abs(b.settings[0][k]!.nll - a.settings[0][k]!.nll) < 1e-4);
+    }
+    t.same(b.baseline.answers, a.baseline.answers);
+  } finally {
+    await wide.dispose();
+  }
+});
+
 t.test('bad sweeps are refused with errors naming the option', async (t) => {
   const v = extracted.vector;
   const bad = { code: ErrorCodes.INVALID_ARG };
