@@ -15,8 +15,9 @@ import { extract } from './extract';
 import { generate } from './generate';
 import { inspect } from './inspect';
 import { monitor } from './monitor';
+import { serve } from './serve';
 
-const COMMANDS: Command[] = [extract, generate, chat, monitor, inspect, capture, bench, demo];
+const COMMANDS: Command[] = [extract, generate, chat, monitor, inspect, capture, bench, demo, serve];
 
 function version(): string {
   try {
