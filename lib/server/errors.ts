@@ -94,10 +94,17 @@ const TYPE_NAMES: Record<string, string> = {
 type AjvError = NonNullable<FastifyLikeError['validation']>[number];
 
 function describeValidation(err: FastifyLikeError): ApiError {
-  const depth = (e: AjvError) => (e.instancePath === '' ? 0 : e.instancePath.split('/').length);
+  // A missing or unknown field sits one level below the object the error is reported on.
+  const depth = (e: AjvError) => (e.instancePath === '' ? 0 : e.instancePath.split('/').length - 1)
+    + (e.keyword === 'additionalProperties' || e.keyword === 'required' ? 1 : 0);
   // The deepest error is the most specific; at equal depth the anyOf summary says what is accepted.
   const sorted = [...err.validation!].sort((a, b) => depth(b) - depth(a) || Number(b.keyword === 'anyOf') - Number(a.keyword === 'anyOf'));
-  const v = sorted[0]!;
+  let v = sorted[0]!;
+  // An error one level inside a field with alternatives (prompt[0] when prompt may be a string or
+  // a list) is better told as what the field accepts.
+  const summary = sorted.find((e) => e.keyword === 'anyOf' && ALTERNATIVES[e.instancePath.split('/').pop() ?? ''] !== undefined
+    && depth(v) - depth(e) <= 1 && v.instancePath.startsWith(e.instancePath));
+  if (summary) v = summary;
   const where = err.validationContext === 'querystring' ? 'query ' : err.validationContext === 'params' ? 'path ' : '';
   const base = pointerToParam(v.instancePath);
   if (v.keyword === 'additionalProperties') {

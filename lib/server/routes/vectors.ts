@@ -79,6 +79,7 @@ export function vectorRoutes(engine: Engine, options: VectorRouteOptions) {
       upload.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxVectorBytes }, (_req, body, done) => done(null, body));
       upload.post('/v1/vectors', { schema: { querystring: uploadQuery }, bodyLimit: options.maxVectorBytes }, async (request, reply) => {
         const { name, replace } = request.query as { name: string; replace?: 'true' | 'false' };
+        if (!VECTOR_NAME.test(name)) throw badRequest('name', 'name must be letters, digits, "_", "." or "-" (at most 64), starting with a letter or digit', 'invalid_vector_name');
         const body = request.body;
         if (!Buffer.isBuffer(body) || body.length === 0) throw badRequest('body', 'the body must be a control-vector GGUF file (the bytes of it, e.g. curl --data-binary @pirate.gguf)', 'empty_body');
         if (engine.registry.has(name) && replace !== 'true') {
