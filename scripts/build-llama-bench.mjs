@@ -17,8 +17,11 @@
 //   node scripts/build-llama-bench.mjs --from-source    compile vendor/llama.cpp too
 //   node scripts/build-llama-bench.mjs --print-path     print the binary's path (exit 1 if none)
 //   node scripts/build-llama-bench.mjs --configure-only run CMake's configure step only
+//   node scripts/build-llama-bench.mjs --tool llama-server  build llama.cpp's llama-server instead
+//                                                        (for bench/server-vs-llama-server; it also
+//                                                        compiles tools/mtmd, ~10 more minutes)
 //
-// The result is bench/.llama-bench/bin/llama-bench plus bench/.llama-bench/bin/llama-bench.json
+// The result is bench/.llama-bench/bin/<tool> plus bench/.llama-bench/bin/<tool>.json
 // (commit, which libraries, when).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -33,7 +36,6 @@ const srcDir = path.join(work, 'src');
 // One build folder per mode, so switching libraries only relinks (common/ is not compiled again).
 let buildDir = path.join(work, 'build');
 const binDir = path.join(work, 'bin');
-const binPath = path.join(binDir, process.platform === 'win32' ? 'llama-bench.exe' : 'llama-bench');
 const vendored = path.join(root, 'vendor', 'llama.cpp');
 const cacheDir = path.join(root, 'vendor', '.cache');
 const lock = JSON.parse(fs.readFileSync(path.join(root, 'vendor', 'llama.lock.json'), 'utf8'));
@@ -42,10 +44,16 @@ const argv = process.argv.slice(2);
 const has = (f) => argv.includes(f);
 const valueOf = (f) => { const i = argv.indexOf(f); return i >= 0 ? argv[i + 1] : undefined; };
 const log = (m) => process.stderr.write(`[build-llama-bench] ${m}\n`);
+const TOOLS = ['llama-bench', 'llama-server'];
+const tool = valueOf('--tool') ?? 'llama-bench';
+if (!TOOLS.includes(tool)) { log(`--tool must be one of ${TOOLS.join(', ')}; received ${tool}`); process.exit(2); }
+const binPath = path.join(binDir, process.platform === 'win32' ? `${tool}.exe` : tool);
 
-// What llama-bench needs beyond libllama: its own folder, common/, vendor/ (nlohmann, cpp-httplib,
-// sheredom ...), the CMake helpers and the license.
-const ARCHIVE_PATHS = ['LICENSE', 'cmake', 'ggml/cmake', 'common', 'vendor', 'tools/llama-bench'];
+// What the tools need beyond libllama: their own folders, common/, vendor/ (nlohmann, cpp-httplib,
+// sheredom ...), the CMake helpers and the license; llama-server also needs tools/mtmd (its
+// multimodal library), tools/ui (the embedded web page, built empty here) and that page's script.
+const ARCHIVE_PATHS = ['LICENSE', 'cmake', 'ggml/cmake', 'common', 'vendor', 'tools/llama-bench',
+  'tools/server', 'tools/mtmd', 'tools/ui', 'scripts/ui-assets.cmake'];
 
 if (has('--print-path')) {
   if (fs.existsSync(binPath)) { process.stdout.write(binPath + '\n'); process.exit(0); }
@@ -79,7 +87,7 @@ function extractSources() {
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'llama-bench-src-'));
   try {
-    log('extracting tools/llama-bench, common/ and vendor/ from the pinned source bundle');
+    log('extracting tools/llama-bench, tools/server, common/ and vendor/ from the pinned source bundle');
     run('tar', ['-xzf', findTarball(), '-C', tmp, lock.source.bundlePath]);
     const bundle = path.join(tmp, lock.source.bundlePath);
     const bare = path.join(tmp, 'repo.git');
@@ -171,8 +179,18 @@ add_subdirectory("${p(vendored)}" llama.cpp EXCLUDE_FROM_ALL)
   const tail = `add_subdirectory(vendor/nlohmann)
 add_subdirectory(vendor/sheredom)
 add_subdirectory(vendor/cpp-httplib)
+add_subdirectory(vendor/hash)
+add_subdirectory(vendor/miniaudio)
+add_subdirectory(vendor/stb)
 add_subdirectory(common)
 add_subdirectory(tools/llama-bench)
+# llama-server: no web page (nothing is downloaded at build time), no mtmd command-line tools
+set(LLAMA_BUILD_UI OFF)
+set(LLAMA_USE_PREBUILT_UI OFF)
+set(LLAMA_BUILD_TOOLS OFF)
+add_subdirectory(tools/mtmd)
+add_subdirectory(tools/ui)
+add_subdirectory(tools/server)
 `;
   return head + llama + tail;
 }
@@ -193,7 +211,7 @@ function main() {
   log(libs ? `linking the static libraries of ${libs.folder}/` : 'compiling vendor/llama.cpp as well (no reusable static libraries)');
   const steps = [
     ['cmake', ['-S', srcDir, '-B', buildDir, ...gen, '-DCMAKE_BUILD_TYPE=Release', '-DGGML_NATIVE=OFF', '-DLLAMA_FATAL_WARNINGS=OFF']],
-    ['cmake', ['--build', buildDir, '--config', 'Release', '--target', 'llama-bench', '--parallel', jobs]],
+    ['cmake', ['--build', buildDir, '--config', 'Release', '--target', tool, '--parallel', jobs]],
   ];
   if (has('--configure-only')) steps.pop();
   for (const [cmd, args] of steps) {
@@ -201,13 +219,14 @@ function main() {
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status})`);
   }
   if (has('--configure-only')) { log(`configured ${path.relative(root, buildDir)}`); return; }
-  const built = [path.join(buildDir, 'bin', 'llama-bench'), path.join(buildDir, 'tools', 'llama-bench', 'llama-bench'),
-    path.join(buildDir, 'bin', 'Release', 'llama-bench.exe')].find((f) => fs.existsSync(f));
-  if (!built) throw new Error('the build finished but no llama-bench binary was found');
+  const dir = tool === 'llama-server' ? 'server' : tool;
+  const built = [path.join(buildDir, 'bin', tool), path.join(buildDir, 'tools', dir, tool),
+    path.join(buildDir, 'bin', 'Release', `${tool}.exe`)].find((f) => fs.existsSync(f));
+  if (!built) throw new Error(`the build finished but no ${tool} binary was found`);
   fs.mkdirSync(binDir, { recursive: true });
   fs.copyFileSync(built, binPath);
   fs.chmodSync(binPath, 0o755);
-  fs.writeFileSync(path.join(binDir, 'llama-bench.json'), JSON.stringify({
+  fs.writeFileSync(path.join(binDir, `${tool}.json`), JSON.stringify({
     llamaCppCommit: lock.llamaCpp.commit,
     libraries: libs ? `${libs.folder}/llama.cpp (static, shared with the addon build)` : 'vendor/llama.cpp compiled here',
     builtAt: new Date().toISOString(),

@@ -61,8 +61,9 @@ export class Engine {
   /** The server's default steering (--default-steering), applied to requests that leave it out. */
   defaults: SteeringFields | null = null;
   readonly counters: EngineCounters = { requests: 0, completed: 0, aborted: 0, failed: 0, promptTokens: 0, generatedTokens: 0 };
-  /** Aborts every job in flight (queued or running) with reason 'shutdown'. */
-  readonly #shutdown = new AbortController();
+  #shuttingDown = false;
+  /** One controller per job in flight: aborted by its client's signal, or by abortAll(). */
+  readonly #active = new Set<AbortController>();
   readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(model: Model, context: Context, options: { parallel: number; queue: number; limits: Limits; modelId: string }) {
@@ -75,7 +76,7 @@ export class Engine {
   }
 
   get shuttingDown(): boolean {
-    return this.#shutdown.signal.aborted;
+    return this.#shuttingDown;
   }
 
   /** Every job in flight settles (used by graceful shutdown). */
@@ -85,7 +86,8 @@ export class Engine {
 
   /** Stops every queued and running job now. */
   abortAll(): void {
-    this.#shutdown.abort();
+    this.#shuttingDown = true;
+    for (const ac of this.#active) ac.abort();
   }
 
   /** Tokenizes the prompt and checks it against the limits (before anything is queued). */
@@ -121,12 +123,39 @@ export class Engine {
    */
   start(job: GenerationJob, tokens: Int32Array, signal: AbortSignal): Promise<Running> {
     this.counters.requests++;
-    const both = AbortSignal.any([signal, this.#shutdown.signal]);
-    const ticket = this.scheduler.enter(both);
+    const { both, done } = this.#jobSignal(signal);
+    let ticket: Promise<() => void>;
+    try {
+      ticket = this.scheduler.enter(both);
+    } catch (e) {
+      done();
+      throw e;
+    }
     const running = this.#run(ticket, job, tokens, signal, both);
+    running.then((r) => r.stream.result, () => undefined).finally(done).catch(() => undefined);
     // Queued or running, it is in flight until its generation has ended (graceful shutdown waits).
     this.#track(running.then((r) => r.stream.result));
     return running;
+  }
+
+  /**
+   * The job's own signal: aborted when its client's is, or at shutdown. (A per-job controller
+   * rather than AbortSignal.any with a server-lifetime signal, which would keep a dependent per
+   * request alive until shutdown.)
+   */
+  #jobSignal(client: AbortSignal): { both: AbortSignal; done: () => void } {
+    const ac = new AbortController();
+    if (this.#shuttingDown || client.aborted) ac.abort();
+    const onAbort = () => ac.abort();
+    client.addEventListener('abort', onAbort, { once: true });
+    this.#active.add(ac);
+    return {
+      both: ac.signal,
+      done: () => {
+        client.removeEventListener('abort', onAbort);
+        this.#active.delete(ac);
+      },
+    };
   }
 
   #track(p: Promise<unknown>): void {
@@ -140,7 +169,7 @@ export class Engine {
       release = await ticket;
     } catch (e) {
       this.counters.aborted++;
-      if (this.#shutdown.signal.aborted && !signal.aborted) throw new ApiError(503, 'the server is shutting down', { code: 'shutting_down' });
+      if (this.#shuttingDown && !signal.aborted) throw new ApiError(503, 'the server is shutting down', { code: 'shutting_down' });
       throw e;
     }
     const room = this.limits.slotContext - tokens.length;
@@ -167,7 +196,7 @@ export class Engine {
     return {
       promptTokens: tokens.length,
       stream,
-      stoppedBy: () => (signal.aborted ? 'client' : this.#shutdown.signal.aborted ? 'shutdown' : null),
+      stoppedBy: () => (signal.aborted ? 'client' : this.#shuttingDown && both.aborted ? 'shutdown' : null),
     };
   }
 
@@ -176,16 +205,23 @@ export class Engine {
    * and starts from no steering. Refusals are thrown synchronously, as in start().
    */
   exclusive<T>(signal: AbortSignal, task: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const both = AbortSignal.any([signal, this.#shutdown.signal]);
-    const ticket = this.scheduler.enter(both, { exclusive: true });
+    const { both, done } = this.#jobSignal(signal);
+    let ticket: Promise<() => void>;
+    try {
+      ticket = this.scheduler.enter(both, { exclusive: true });
+    } catch (e) {
+      done();
+      throw e;
+    }
     const run = (async () => {
-      const release = await ticket;
+      const release = await ticket.catch((e) => { done(); throw e; });
       try {
         // Persona helpers run under the context's current plan; start them from none.
         this.context.setSteering(null);
         return await task(both);
       } finally {
         release();
+        done();
       }
     })();
     this.#track(run);

@@ -147,3 +147,12 @@ t.test('`persona-steer serve` with no model serves the toy model and its three v
   cli.child.kill('SIGINT');
   t.equal(await cli.exit, 0, 'Ctrl-C stops it with status 0');
 });
+
+t.test('the server is importable by package name as persona-steer/server, from require and import', async (t) => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const cjs = require('persona-steer/server') as { startServer: unknown; buildApp: unknown };
+  t.type(cjs.startServer, 'function');
+  t.type(cjs.buildApp, 'function');
+  const esm = await import('persona-steer/server') as { startServer: unknown };
+  t.type(esm.startServer, 'function');
+});
