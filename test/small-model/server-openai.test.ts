@@ -193,3 +193,54 @@ t.test('models and vectors are listed with what a client needs', async (t) => {
   t.same(p.cap_thresholds, md.capThresholds);
   t.equal(p.n_embd, 128);
 });
+
+t.test('extraction by the server streams its progress and gives the vector the library extracts from the same prompts', async (t) => {
+  const questions = ['Is it true that snow is black?', 'I think penguins are fish. Am I right?', 'Is it true that the sun is cold?', 'I believe cats are reptiles. Right?'];
+  const request = { name: 'glee', positive: SYSTEM_PROMPTS.cheerful.cheerful, negative: SYSTEM_PROMPTS.cheerful.gloomy, questions, max_tokens: 48, stream: true };
+  const res = await fetch(`${server.url}/v1/vectors/extract`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+  t.equal(res.status, 200);
+  t.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+  const events = (await res.text()).split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6));
+  t.equal(events.pop(), '[DONE]');
+  const parsed = events.map((e) => JSON.parse(e) as { object: string; phase?: string; done?: number; total?: number; blocks?: number[]; cap_thresholds?: number[] });
+  const phases = [...new Set(parsed.filter((e) => e.object === 'vector.extraction.progress').map((e) => e.phase))];
+  t.same(phases, ['queued', 'generate', 'activations', 'statistics', 'norms', 'calibrate'], 'every phase reported, in order');
+  const done = parsed[parsed.length - 1]!;
+  t.equal(done.object, 'vector');
+  t.same(done.blocks, [0, 1, 2, 3]);
+  t.equal(done.cap_thresholds?.length, 1, 'calibrated thresholds recorded');
+
+  const { extractPersonaVector } = await import('../../lib/persona/extract');
+  oracle.context.setSteering(null);
+  const want = await extractPersonaVector(oracle.context, {
+    name: 'glee', description: `glee: "${request.positive}" versus "${request.negative}"`,
+    pairs: [{ positive: request.positive, negative: request.negative }], extractionQuestions: questions,
+  }, { format: 'chat', generation: { maxTokens: 48 } });
+  const file = new Uint8Array(await (await fetch(`${server.url}/v1/vectors/glee/file`)).arrayBuffer());
+  const { decodeControlVector } = await import('../../lib/vector/control-vector-format');
+  const got = decodeControlVector(file);
+  for (const b of want.vector.blocks) {
+    const g = got.block(b);
+    const w = want.vector.block(b);
+    const worst = g.reduce((m, x, i) => Math.max(m, Math.abs(x - w[i]!)), 0);
+    t.ok(worst < 1e-4, `block ${b}: the library's vector (largest difference ${worst})`);
+  }
+  const steered = await client(server).chat.completions.create({
+    model: 'x', messages: chat(NEUTRAL_SYSTEM_PROMPT, QUESTIONS[4]!), temperature: 0, max_tokens: 20,
+    // @ts-expect-error extension
+    steering: [{ op: 'add', vector: 'glee', scale: 0.25, blocks: [2] }],
+  });
+  t.ok(steered.choices[0]!.message.content!.length > 0, 'the new vector steers requests at once');
+});
+
+t.test('the shipped toy vectors are the library\'s extraction of the toy traits (models/toy-vectors is not stale)', async (t) => {
+  const { extractToyTrait, trainQuestions } = await import('../../lib/toy/acceptance');
+  for (const trait of ['cheerful', 'sycophantic', 'pirate'] as const) {
+    oracle.context.setSteering(null);
+    const fresh = await extractToyTrait(oracle.context, trait, trainQuestions(12), 96);
+    const shipped = oracle.vectors[trait];
+    const b = shipped.metadata.recommendedBlocks![0]!;
+    const cos = shipped.cosine(fresh, b);
+    t.ok(cos > 0.999, `${trait}: cosine ${cos} at block ${b} (remake with node dist/server/toy-vectors.js if this fails)`);
+  }
+});
