@@ -41,7 +41,7 @@ const generationFields = {
   max_tokens: { type: ['integer', 'null'], minimum: 1 },
   temperature: { type: ['number', 'null'], minimum: 0, maximum: 100 },
   top_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
-  top_k: { type: 'integer', minimum: 0 },
+  top_k: { type: 'integer', minimum: 0, maximum: 16777216 },
   min_p: { type: 'number', minimum: 0, maximum: 1 },
   repeat_penalty: { type: 'number', minimum: 0.01, maximum: 100 },
   frequency_penalty: { type: ['number', 'null'], minimum: 0, maximum: 0 },

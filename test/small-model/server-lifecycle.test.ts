@@ -59,6 +59,16 @@ t.test('a client that disconnects mid-stream stops its generation at once and fr
   t.ok(Date.now() - t0 < 5000, 'without waiting for the abandoned one');
 });
 
+t.test('a chat request to a model without a chat template is a 400 that says to use /v1/completions', async (t) => {
+  const server = await startTestServer({ model: slow.file, parallel: 1, contextSize: 512 });
+  t.teardown(() => server.close());
+  const r = await json(server.url, '/v1/chat/completions', { messages: [{ role: 'user', content: 'hello' }] });
+  t.equal(r.status, 400);
+  const e = JSON.parse(r.body).error;
+  t.equal(e.code, 'no_chat_template');
+  t.match(e.message, /\/v1\/completions/);
+});
+
 t.test('past the queue bound a request gets 429 with Retry-After, and a queued client that leaves is dropped from the queue', async (t) => {
   const server = await startTestServer({ model: slow.file, parallel: 1, queue: 1, contextSize: 4096, maxTokens: 4000 });
   t.teardown(() => server.close());
