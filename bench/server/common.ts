@@ -1,7 +1,7 @@
 // What the server benchmarks share: a server in its own process (so its RSS is its own), found by
 // the URL it prints; its RSS from /proc; a closed-loop client that keeps N requests in flight for
 // a fixed number of requests; and percentiles.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -16,7 +16,7 @@ export interface ServerProcess {
 
 /**
  * Starts a server command and resolves with its URL once it listens: ours prints "listening on
- * URL"; llama-server prints "server is listening on http://..." (and is ready once /health is 200).
+ * URL"; llama-server "llama_server: listening on http://..." (ready once /health is 200).
  */
 export function startProcess(command: string, args: string[], pattern: RegExp, label: string): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
@@ -66,6 +66,24 @@ export function rssOf(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+let ticks = 0;
+
+/**
+ * CPU time (user + system, every thread) a process has used, in seconds (Linux /proc), or NaN.
+ * With one thread it counts the work done whether or not the process waited for a core, which
+ * makes it usable on a shared, busy machine (docs/benchmarks.md).
+ */
+export function cpuSeconds(pid: number): number {
+  try {
+    ticks ||= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticks;
   } catch {
     return NaN;
   }
