@@ -4,6 +4,7 @@
 #include "env-state.h"
 #include "errors.h"
 #include "model.h"
+#include "weight-types.h"
 
 #include <atomic>
 #include <memory>
@@ -93,8 +94,11 @@ Napi::Value load_model(const Napi::CallbackInfo & info) {
     st.op_started();
     Napi::Promise promise = job->deferred.Promise();
     job->thread = std::thread([job]() {
-        job->result = llama_model_load_from_file(job->path.c_str(), job->params);
-        if (!job->result) job->error = take_last_llama_error();
+        if (!job->params.vocab_only) job->error = unsupported_weight_type(job->path);
+        if (job->error.empty()) {
+            job->result = llama_model_load_from_file(job->path.c_str(), job->params);
+            if (!job->result) job->error = take_last_llama_error();
+        }
         // If the environment is closing, teardown() joins this thread and frees the result.
         job->state->post([job](Napi::Env env) { finish(env, job); });
     });

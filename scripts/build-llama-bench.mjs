@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Optional: builds llama.cpp's `llama-bench` from the same pinned llama.cpp the addon uses, for the
-// side-by-side comparison in bench/ (npm run bench -- --cases llama-bench).
+// Optional: builds llama.cpp's `llama-bench` and `llama-batched-bench` from the same pinned llama.cpp
+// the addon uses, for the side-by-side comparisons in bench/ (npm run bench -- --cases llama-bench,batched).
 //
 // The pruned vendor/llama.cpp has no tools/ and no common/. They come from the pinned source bundle
 // that scripts/vendor-llama.mjs caches (vendor/.cache/node-llama-cpp-<version>.tgz, which holds
@@ -17,12 +17,13 @@
 //   node scripts/build-llama-bench.mjs --from-source    compile vendor/llama.cpp too
 //   node scripts/build-llama-bench.mjs --print-path     print the binary's path (exit 1 if none)
 //   node scripts/build-llama-bench.mjs --configure-only run CMake's configure step only
-//   node scripts/build-llama-bench.mjs --tool llama-server  build llama.cpp's llama-server instead
-//                                                        (for bench/server-vs-llama-server; it also
-//                                                        compiles tools/mtmd, ~10 more minutes)
+//   node scripts/build-llama-bench.mjs --server         build llama.cpp's llama-server instead, for
+//                                                       npm run bench:server (it also compiles
+//                                                       tools/mtmd: ~20 min on 2 busy cores)
 //
-// The result is bench/.llama-bench/bin/<tool> plus bench/.llama-bench/bin/<tool>.json
-// (commit, which libraries, when).
+// The result is bench/.llama-bench/bin/llama-bench and llama-batched-bench, plus
+// bench/.llama-bench/bin/llama-bench.json (commit, which libraries, when); with --server,
+// bench/.llama-bench/bin/llama-server and llama-server.json.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -36,6 +37,9 @@ const srcDir = path.join(work, 'src');
 // One build folder per mode, so switching libraries only relinks (common/ is not compiled again).
 let buildDir = path.join(work, 'build');
 const binDir = path.join(work, 'bin');
+const server = process.argv.includes('--server');
+const mainTool = server ? 'llama-server' : 'llama-bench';
+const binPath = path.join(binDir, process.platform === 'win32' ? `${mainTool}.exe` : mainTool);
 const vendored = path.join(root, 'vendor', 'llama.cpp');
 const cacheDir = path.join(root, 'vendor', '.cache');
 const lock = JSON.parse(fs.readFileSync(path.join(root, 'vendor', 'llama.lock.json'), 'utf8'));
@@ -44,15 +48,13 @@ const argv = process.argv.slice(2);
 const has = (f) => argv.includes(f);
 const valueOf = (f) => { const i = argv.indexOf(f); return i >= 0 ? argv[i + 1] : undefined; };
 const log = (m) => process.stderr.write(`[build-llama-bench] ${m}\n`);
-const TOOLS = ['llama-bench', 'llama-server'];
-const tool = valueOf('--tool') ?? 'llama-bench';
-if (!TOOLS.includes(tool)) { log(`--tool must be one of ${TOOLS.join(', ')}; received ${tool}`); process.exit(2); }
-const binPath = path.join(binDir, process.platform === 'win32' ? `${tool}.exe` : tool);
 
-// What the tools need beyond libllama: their own folders, common/, vendor/ (nlohmann, cpp-httplib,
-// sheredom ...), the CMake helpers and the license; llama-server also needs tools/mtmd (its
-// multimodal library), tools/ui (the embedded web page, built empty here) and that page's script.
-const ARCHIVE_PATHS = ['LICENSE', 'cmake', 'ggml/cmake', 'common', 'vendor', 'tools/llama-bench',
+// What llama-bench needs beyond libllama: its own folder, common/, vendor/ (nlohmann, cpp-httplib,
+// sheredom ...), the CMake helpers and the license. llama-server also needs tools/mtmd (its
+// multimodal library), tools/ui (its web page, built empty here) and that page's script.
+// The tools built, with their folders in the bundle.
+const TOOLS = server ? { 'llama-server': 'tools/server' } : { 'llama-bench': 'tools/llama-bench', 'llama-batched-bench': 'tools/batched-bench' };
+const ARCHIVE_PATHS = ['LICENSE', 'cmake', 'ggml/cmake', 'common', 'vendor', 'tools/llama-bench', 'tools/batched-bench',
   'tools/server', 'tools/mtmd', 'tools/ui', 'scripts/ui-assets.cmake'];
 
 if (has('--print-path')) {
@@ -87,7 +89,7 @@ function extractSources() {
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'llama-bench-src-'));
   try {
-    log('extracting tools/llama-bench, tools/server, common/ and vendor/ from the pinned source bundle');
+    log('extracting tools/, common/ and vendor/ from the pinned source bundle');
     run('tar', ['-xzf', findTarball(), '-C', tmp, lock.source.bundlePath]);
     const bundle = path.join(tmp, lock.source.bundlePath);
     const bare = path.join(tmp, 'repo.git');
@@ -184,6 +186,7 @@ add_subdirectory(vendor/miniaudio)
 add_subdirectory(vendor/stb)
 add_subdirectory(common)
 add_subdirectory(tools/llama-bench)
+add_subdirectory(tools/batched-bench)
 # llama-server: no web page (nothing is downloaded at build time), no mtmd command-line tools
 set(LLAMA_BUILD_UI OFF)
 set(LLAMA_USE_PREBUILT_UI OFF)
@@ -211,7 +214,7 @@ function main() {
   log(libs ? `linking the static libraries of ${libs.folder}/` : 'compiling vendor/llama.cpp as well (no reusable static libraries)');
   const steps = [
     ['cmake', ['-S', srcDir, '-B', buildDir, ...gen, '-DCMAKE_BUILD_TYPE=Release', '-DGGML_NATIVE=OFF', '-DLLAMA_FATAL_WARNINGS=OFF']],
-    ['cmake', ['--build', buildDir, '--config', 'Release', '--target', tool, '--parallel', jobs]],
+    ['cmake', ['--build', buildDir, '--config', 'Release', '--target', ...Object.keys(TOOLS), '--parallel', jobs]],
   ];
   if (has('--configure-only')) steps.pop();
   for (const [cmd, args] of steps) {
@@ -219,14 +222,16 @@ function main() {
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status})`);
   }
   if (has('--configure-only')) { log(`configured ${path.relative(root, buildDir)}`); return; }
-  const dir = tool === 'llama-server' ? 'server' : tool;
-  const built = [path.join(buildDir, 'bin', tool), path.join(buildDir, 'tools', dir, tool),
-    path.join(buildDir, 'bin', 'Release', `${tool}.exe`)].find((f) => fs.existsSync(f));
-  if (!built) throw new Error(`the build finished but no ${tool} binary was found`);
   fs.mkdirSync(binDir, { recursive: true });
-  fs.copyFileSync(built, binPath);
-  fs.chmodSync(binPath, 0o755);
-  fs.writeFileSync(path.join(binDir, `${tool}.json`), JSON.stringify({
+  for (const [tool, dir] of Object.entries(TOOLS)) {
+    const built = [path.join(buildDir, 'bin', tool), path.join(buildDir, dir, tool), path.join(buildDir, 'bin', 'Release', `${tool}.exe`)]
+      .find((f) => fs.existsSync(f));
+    if (!built) throw new Error(`the build finished but no ${tool} binary was found`);
+    const dest = path.join(binDir, process.platform === 'win32' ? `${tool}.exe` : tool);
+    fs.copyFileSync(built, dest);
+    fs.chmodSync(dest, 0o755);
+  }
+  fs.writeFileSync(path.join(binDir, `${mainTool}.json`), JSON.stringify({
     llamaCppCommit: lock.llamaCpp.commit,
     libraries: libs ? `${libs.folder}/llama.cpp (static, shared with the addon build)` : 'vendor/llama.cpp compiled here',
     builtAt: new Date().toISOString(),

@@ -1,5 +1,5 @@
 // persona-steer serve against llama.cpp's own llama-server, built from the same pinned llama.cpp
-// (node scripts/build-llama-bench.mjs --tool llama-server): the same model file, the same number
+// (node scripts/build-llama-bench.mjs --server): the same model file, the same number
 // of parallel slots, context and threads, the same closed-loop client with the same concurrency
 // and request mix (greedy /v1/completions, ignore_eos, fixed max_tokens). Reports throughput
 // (generated tokens / wall time) and latency of each side, alternating runs (A B C, C B A ...):
@@ -92,7 +92,7 @@ interface Side { name: string; pid: number; run: () => Promise<LoopResult>; resu
 
 async function main(): Promise<void> {
   if (!fs.existsSync(LLAMA_SERVER)) {
-    throw new Error(`${path.relative(ROOT, LLAMA_SERVER)} is missing: build it with node scripts/build-llama-bench.mjs --tool llama-server`);
+    throw new Error(`${path.relative(ROOT, LLAMA_SERVER)} is missing: build it with node scripts/build-llama-bench.mjs --server`);
   }
   const given = modelPath(modelKey, (m) => process.stderr.write(`${m}\n`));
   const model = modelKey.startsWith('rand-') ? printableCopy(given) : given;

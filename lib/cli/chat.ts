@@ -101,6 +101,8 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
         specs = next;
       };
       await apply(specs);
+      // One sequence for the conversation: each turn evaluates only what follows the history it holds.
+      const conversation = s.context.createSequence();
       let messages: ChatMessage[] = system !== undefined ? [{ role: 'system', content: system }] : [];
       let transcript = '';
       const interactive = process.stdin.isTTY === true && !json;
@@ -136,13 +138,16 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
             let prompt: string | { messages: ChatMessage[] };
             if (format === 'chat') prompt = { messages: [...messages, { role: 'user', content: line }] };
             else prompt = transcript === '' ? line : `${transcript}\n${line}`;
-            const stream = s.context.generate(prompt, { ...sampling, signal });
+            const stream = conversation.generate(prompt, { ...sampling, signal });
             if (!json) for await (const ev of stream) say(ev.text);
             const r = await stream.result;
             say('\n');
             if (format === 'chat') messages = [...messages, { role: 'user', content: line }, { role: 'assistant', content: r.text }];
             else transcript = `${prompt as string}${r.text}`;
-            if (json) printJson({ type: 'reply', user: line, text: r.text, tokens: r.tokens, stopReason: r.stopReason, steering: describeSpecs(specs) });
+            if (json) {
+              printJson({ type: 'reply', user: line, text: r.text, tokens: r.tokens, stopReason: r.stopReason, cachedTokens: r.cachedTokens,
+                promptTokens: r.promptTokens, steering: describeSpecs(specs) });
+            }
           }
         } catch (e) {
           // A bad command or file must not end the conversation.
