@@ -70,7 +70,7 @@ export function json(url: string, path: string, body: unknown, headers: Record<s
 }
 
 /** The server's /health counters. */
-export async function health(server: PersonaServer): Promise<{ slots: { busy: number; queued: number }; tokens: { generated: number }; requests: Record<string, number>; memory: { rss: number } }> {
+export async function health(server: PersonaServer): Promise<{ slots: { total: number; busy: number; queued: number }; tokens: { generated: number }; requests: Record<string, number>; memory: { rss: number } }> {
   const r = await raw(server.url, { method: 'GET', path: '/health' });
   return JSON.parse(r.body);
 }
