@@ -166,3 +166,19 @@ t.test('the server is importable by package name as persona-steer/server, from r
   const esm = await import('persona-steer/server') as { startServer: unknown };
   t.type(esm.startServer, 'function');
 });
+
+t.test('serve refuses bad flags with status 2 naming the flag, and a missing model with ERR_MODEL_LOAD', async (t) => {
+  const { runCli } = await import('../helpers/cli');
+  const port = runCli(['serve', '--port', '99999']);
+  t.equal(port.status, 2);
+  t.match(port.stderr, /^persona-steer serve: ERR_INVALID_ARG: --port must be an integer in \[0, 65535\]/);
+  const key = runCli(['serve', '--api-key', 'short']);
+  t.equal(key.status, 2);
+  t.match(key.stderr, /--api-key/);
+  const steering = runCli(['serve', '--default-steering', '/nonexistent/steering.json']);
+  t.equal(steering.status, 2);
+  t.match(steering.stderr, /--default-steering: cannot read \/nonexistent\/steering.json/);
+  const model = runCli(['serve', '--model', '/nonexistent/model.gguf']);
+  t.equal(model.status, 1);
+  t.match(model.stderr, /^persona-steer serve: ERR_MODEL_LOAD: .*\/nonexistent\/model.gguf/);
+});
