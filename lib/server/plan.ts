@@ -118,7 +118,7 @@ function toOps(i: number, raw: unknown, registry: VectorRegistry, base: string):
         throw badRequest(`${param}.max`, `${param} needs max or min: the vector "${name}" records no cap thresholds`, 'missing_field');
       }
       if (blocks !== undefined) {
-        throw badRequest(`${param}.blocks`, `${param}.blocks must be left out when the recorded thresholds are used (they belong to the vector's recommended blocks ${v.metadata.recommendedBlocks!.join(', ')})`);
+        throw badRequest(`${param}.blocks`, `${param}.blocks must be left out when the recorded thresholds are used (they belong to the vector's cap blocks ${(v.metadata.capBlocks ?? v.metadata.recommendedBlocks ?? []).join(', ')})`);
       }
       return named(param, () => cap(v));
     }
@@ -134,14 +134,24 @@ export function buildPlan(ops: unknown, positions: unknown, registry: VectorRegi
   if (ops === undefined || ops === false) return { plan: null, steered: [] };
   if (!Array.isArray(ops)) throw badRequest(base, `${base} must be an array of steering operations or false`, 'invalid_type');
   if (ops.length > 64) throw badRequest(base, `${base} has ${ops.length} operations; at most 64`);
-  const pos = positions === undefined ? 'all' : positions;
-  if (pos !== 'all' && pos !== 'prompt' && pos !== 'generated') {
+  if (positions !== undefined && positions !== 'all' && positions !== 'prompt' && positions !== 'generated') {
     throw badRequest('steering_positions', 'steering_positions must be one of "all", "prompt", "generated"', 'invalid_value');
   }
   if (ops.length === 0) return { plan: null, steered: [] };
   const parts = ops.map((raw, i) => toOps(i, raw, registry, base));
   const steered = [...new Set(ops.map((o) => (o as WireOp).vector))];
-  return { plan: personaPlan(parts, { positions: pos }), steered };
+  // Without steering_positions the library's rule applies: the positions the ops' vectors recorded
+  // (for an add, metadata.positions; for a cap at recorded thresholds, capPositions), else all.
+  let plan: SteeringPlan;
+  try {
+    plan = personaPlan(parts, positions === undefined ? {} : { positions: positions as Positions });
+  } catch (e) {
+    if (e instanceof PersonaSteerError) {
+      throw badRequest('steering_positions', `steering_positions is needed: ${e.message.replace(/^options\.positions must be /, 'it must be ')}`, 'missing_field');
+    }
+    throw e;
+  }
+  return { plan, steered };
 }
 
 /** Monitor entries named after their vectors; null/false/[] for none. */

@@ -142,7 +142,12 @@ export function describeVector(e: VectorEntry): Record<string, unknown> {
     vector_norms: v.blocks.map((b) => norms.get(b)!),
     recommended_blocks: md.recommendedBlocks ? [...md.recommendedBlocks] : null,
     coefficient: md.coefficient ?? null,
+    positions: md.positions ?? null,
+    recommended_by: md.recommendedBy ?? null,
+    // The recorded thresholds belong to cap_blocks (or, in older files, to recommended_blocks).
+    cap_blocks: md.capBlocks ? [...md.capBlocks] : md.capThresholds && md.recommendedBlocks ? [...md.recommendedBlocks] : null,
     cap_thresholds: md.capThresholds ? [...md.capThresholds] : null,
+    cap_positions: md.capPositions ?? null,
     residual_norms: md.residualNorms ? [...md.residualNorms] : null,
     source: md.source ? { architecture: md.source.architecture ?? null, n_layer: md.source.nLayer ?? null, n_embd: md.source.nEmbd ?? null, hash: md.source.hash ?? null } : null,
     warnings: e.warnings,

@@ -36,14 +36,16 @@ async function libraryAnswer(system: string, user: string, plan: SteeringPlan | 
   });
 }
 
+/** The recorded recommendation: the coefficient at the recommended blocks, at the recorded positions. */
 function pirateAdd(): SteeringPlan {
   const md = oracle.vectors.pirate.metadata;
-  return { ops: [add(oracle.vectors.pirate, md.coefficient!, [...md.recommendedBlocks!])] };
+  return { ops: [add(oracle.vectors.pirate, md.coefficient!, [...md.recommendedBlocks!])], positions: md.positions ?? 'all' };
 }
 
+/** The recorded cap: each cap block at its threshold, at the positions they were measured at. */
 function pirateCap(): SteeringPlan {
   const md = oracle.vectors.pirate.metadata;
-  return { ops: md.recommendedBlocks!.map((b, i) => clamp(oracle.vectors.pirate, { max: md.capThresholds![i] }, [b])) };
+  return { ops: md.capBlocks!.map((b, i) => clamp(oracle.vectors.pirate, { max: md.capThresholds![i] }, [b])), positions: md.capPositions ?? 'all' };
 }
 
 type Trace = { last_prompt: { vector: string; block: number; value: number }[]; tokens: { vector: string; block: number; value: number }[][] };
@@ -113,7 +115,10 @@ t.test('a cap with the recorded threshold holds held-out answers plain under the
     t.equal(text, want.text, 'the library gives the same text');
     const trace = (capped as unknown as { persona: Trace }).persona;
     sameTrace(t, trace, want, 'trace');
-    const tau = oracle.vectors.pirate.metadata.capThresholds![0]!;
+    const md = oracle.vectors.pirate.metadata;
+    const block = trace.last_prompt[0]!.block;
+    const tau = md.capThresholds![md.capBlocks!.indexOf(block)]!;
+    t.ok(md.capBlocks!.includes(block), `the monitored block ${block} is a cap block`);
     t.ok(trace.last_prompt[0]!.value <= tau + 1e-3, `the monitored projection is held at or below the threshold (${trace.last_prompt[0]!.value} <= ${tau})`);
   }
 });
@@ -202,13 +207,13 @@ t.test('extraction by the server streams its progress and gives the vector the l
   t.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
   const events = (await res.text()).split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6));
   t.equal(events.pop(), '[DONE]');
-  const parsed = events.map((e) => JSON.parse(e) as { object: string; phase?: string; done?: number; total?: number; blocks?: number[]; cap_thresholds?: number[] });
+  const parsed = events.map((e) => JSON.parse(e) as { object: string; phase?: string; done?: number; total?: number; blocks?: number[]; cap_blocks?: number[]; cap_thresholds?: number[] });
   const phases = [...new Set(parsed.filter((e) => e.object === 'vector.extraction.progress').map((e) => e.phase))];
-  t.same(phases, ['queued', 'generate', 'activations', 'statistics', 'norms', 'calibrate'], 'every phase reported, in order');
+  t.same(phases, ['queued', 'generate', 'activations', 'statistics', 'norms', 'sweep', 'calibrate'], 'every phase reported, in order');
   const done = parsed[parsed.length - 1]!;
   t.equal(done.object, 'vector');
   t.same(done.blocks, [0, 1, 2, 3]);
-  t.equal(done.cap_thresholds?.length, 1, 'calibrated thresholds recorded');
+  t.ok((done.cap_thresholds?.length ?? 0) >= 1 && done.cap_thresholds?.length === done.cap_blocks?.length, 'calibrated thresholds recorded, one per cap block');
 
   const { extractPersonaVector } = await import('../../lib/persona/extract');
   oracle.context.setSteering(null);
@@ -233,14 +238,14 @@ t.test('extraction by the server streams its progress and gives the vector the l
   t.ok(steered.choices[0]!.message.content!.length > 0, 'the new vector steers requests at once');
 });
 
-t.test('the shipped toy vectors are the library\'s extraction of the toy traits (models/toy-vectors is not stale)', async (t) => {
-  const { extractToyTrait, trainQuestions } = await import('../../lib/toy/acceptance');
-  for (const trait of ['cheerful', 'sycophantic', 'pirate'] as const) {
-    oracle.context.setSteering(null);
-    const fresh = await extractToyTrait(oracle.context, trait, trainQuestions(12), 96);
-    const shipped = oracle.vectors[trait];
-    const b = shipped.metadata.recommendedBlocks![0]!;
-    const cos = shipped.cosine(fresh, b);
-    t.ok(cos > 0.999, `${trait}: cosine ${cos} at block ${b} (remake with node dist/server/toy-vectors.js if this fails)`);
-  }
+t.test('the shipped pirate vector is the library\'s recipe on the toy spec (models/toy-vectors is not stale)', async (t) => {
+  const { extractPersonaVector } = await import('../../lib/persona/extract');
+  const { toySpec } = await import('../../lib/toy/spec');
+  const fresh = (await extractPersonaVector(oracle.context, toySpec('pirate'))).vector;
+  const shipped = oracle.vectors.pirate;
+  const b = shipped.metadata.recommendedBlocks![0]!;
+  const cos = shipped.cosine(fresh, b);
+  t.ok(cos > 0.999, `cosine ${cos} at block ${b} (remake with node dist/server/toy-vectors.js if this fails)`);
+  t.same([fresh.metadata.recommendedBlocks, fresh.metadata.coefficient, fresh.metadata.positions],
+    [shipped.metadata.recommendedBlocks, shipped.metadata.coefficient, shipped.metadata.positions], 'the same recorded recommendation');
 });
