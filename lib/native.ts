@@ -151,7 +151,11 @@ export interface NativeAddon {
   createContext(model: NativeModel, options: {
     contextSize: number; batchSize: number; threads: number; sequences: number; flashAttention: boolean;
   }): Promise<NativeContext>;
-  systemInfo(): { llamaSystemInfo: string; supportsGpuOffload: boolean; supportsMmap: boolean; devices: { name: string; description: string }[] };
+  systemInfo(): {
+    llamaSystemInfo: string; supportsGpuOffload: boolean; supportsMmap: boolean; devices: { name: string; description: string }[];
+    dynamicBackends: boolean; addonPath: string; backendDir: string | null;
+    backends: { name: string; library: string | null; variant: string | null; features: Record<string, string> }[];
+  };
   compilePlan(plan: NativePlan, nEmbd: number, nLayer: number): NativeCompiledPlan;
   /** Stops and frees every context and load of this thread's environment (run at process 'exit'). */
   shutdown(): void;
@@ -160,10 +164,20 @@ export interface NativeAddon {
 
 const packageRoot = path.resolve(__dirname, '..');
 
+/**
+ * Inside an Electron app's asar archive the addon cannot be loaded (dlopen needs a real file, and
+ * the libraries beside it must be real files too): packagers unpack `prebuilds/` and `build/` to
+ * `app.asar.unpacked`, the same path with the archive's name changed.
+ */
+export function unpackedPath(p: string): string {
+  return p.replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
+}
+
 /** Where the loader looks, in order: an explicit override, a matching prebuild, the local build. */
 export function addonCandidates(root = packageRoot, env: NodeJS.ProcessEnv = process.env): string[] {
   const out: string[] = [];
   if (env.PERSONA_STEER_ADDON) out.push(path.resolve(env.PERSONA_STEER_ADDON));
+  root = unpackedPath(root);
   const prebuildDir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
   try {
     for (const f of fs.readdirSync(prebuildDir).sort()) {
@@ -183,7 +197,15 @@ export function loadAddon(candidates: string[]): NativeAddon {
     if (!fs.existsSync(file)) { tried.push(`${file} (missing)`); continue; }
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      return require(file) as NativeAddon;
+      const addon = require(file) as NativeAddon;
+      // A dynamically loaded build whose CPU libraries are missing, or none of which runs on this
+      // CPU, loads but could not run a model: try the next candidate instead.
+      const info = addon.systemInfo();
+      if (info.dynamicBackends && !info.backends.some((b) => b.name === 'CPU')) {
+        tried.push(`${file} (no CPU backend library in ${info.backendDir} loads on this CPU)`);
+        continue;
+      }
+      return addon;
     } catch (err) {
       tried.push(`${file} (${(err as Error).message.split('\n')[0]})`);
     }

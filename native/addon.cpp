@@ -2,6 +2,7 @@
 // only file that loads this addon.
 #include <napi.h>
 
+#include "backend.h"
 #include "context.h"
 #include "env-state.h"
 #include "model-loader.h"
@@ -16,6 +17,7 @@ namespace {
 
 Napi::Value system_info(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
+    const BackendsInfo bi = backends_info();   // loads the backends first in a dynamic build
     Napi::Object o = Napi::Object::New(env);
     o.Set("llamaSystemInfo", llama_print_system_info());
     o.Set("supportsGpuOffload", llama_supports_gpu_offload());
@@ -29,6 +31,23 @@ Napi::Value system_info(const Napi::CallbackInfo & info) {
         devs.Set((uint32_t) i, e);
     }
     o.Set("devices", devs);
+    // Which libraries ggml loaded, and the CPU variant it chose (native/backend.cpp).
+    o.Set("dynamicBackends", bi.dynamic);
+    o.Set("addonPath", bi.addon_path);
+    o.Set("backendDir", bi.dynamic ? Napi::Value(Napi::String::New(env, bi.backend_dir)) : env.Null());
+    Napi::Array backends = Napi::Array::New(env);
+    uint32_t k = 0;
+    for (const BackendInfo & b : bi.backends) {
+        Napi::Object e = Napi::Object::New(env);
+        e.Set("name", b.name);
+        e.Set("library", b.library.empty() ? env.Null() : Napi::Value(Napi::String::New(env, b.library)));
+        e.Set("variant", b.variant.empty() ? env.Null() : Napi::Value(Napi::String::New(env, b.variant)));
+        Napi::Object feats = Napi::Object::New(env);
+        for (const auto & [name, value] : b.features) feats.Set(name, value);
+        e.Set("features", feats);
+        backends.Set(k++, e);
+    }
+    o.Set("backends", backends);
     return o;
 }
 

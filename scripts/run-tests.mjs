@@ -17,12 +17,18 @@ let failed = 0;
 
 for (const group of groups) {
   if (group === 'native') {
-    const bin = ['build', 'build-native-tests'].map((d) => path.join(root, d, 'test', 'native', 'persona_steer_native_test'))
-      .find((f) => fs.existsSync(f));
-    if (!bin) { console.log('# native hook tests: not built (PERSONA_STEER_NATIVE_TESTS=1 npm run build:native)'); continue; }
+    const exe = process.platform === 'win32' ? 'persona_steer_native_test.exe' : 'persona_steer_native_test';
+    const buildDir = ['build', 'build-native-tests'].map((d) => path.join(root, d))
+      .find((d) => fs.existsSync(path.join(d, 'test', 'native', exe)));
+    if (!buildDir) { console.log('# native hook tests: not built (PERSONA_STEER_NATIVE_TESTS=1 npm run build:native)'); continue; }
+    const bin = path.join(buildDir, 'test', 'native', exe);
     const model = path.resolve(root, '..', 'shared', 'models', 'stories260K.gguf');
+    // A dynamically loaded build keeps its backends (and, on Windows, its DLLs) beside the addon.
+    const backendDir = path.join(buildDir, 'Release');
+    const env = { ...process.env, PERSONA_STEER_BACKEND_DIR: process.env.PERSONA_STEER_BACKEND_DIR ?? backendDir };
+    if (process.platform === 'win32') env.PATH = `${backendDir}${path.delimiter}${env.PATH ?? ''}`;
     const r = spawnSync(bin, [process.env.PERSONA_STEER_MODELS ? path.join(process.env.PERSONA_STEER_MODELS, 'stories260K.gguf') : model],
-      { encoding: 'utf8', timeout: 600_000 });
+      { encoding: 'utf8', timeout: 600_000, env });
     process.stdout.write(r.stdout ?? '');
     process.stderr.write(r.stderr ?? '');
     const ok = (r.stdout.match(/^ok /gm) ?? []).length;
