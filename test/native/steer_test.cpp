@@ -284,7 +284,9 @@ void test_clamp(fixture & f) {
     const auto want = run_story(e, ref, f.prompt, f.cont);
     const auto have = run_story(e, ctx, f.prompt, f.cont);
     const double d = max_abs_diff(have, want);
-    check(d <= tf32(1e-4, 0.5), fmt("clamp: logits equal the cb_eval double reference, max diff %.3g (effect %.3g)", d, max_abs_diff(have, f.baseline)));
+    // Downstream of float-vs-double clamping: the amplified bound, as for add+clamp below (measured
+    // 4.8e-6 with the AVX2 CPU kernels, 2.2e-4 with the AVX-512 ones of the zen4 variant).
+    check(d <= tf32(LOGIT_TOL_AMPLIFIED, 0.5), fmt("clamp: logits equal the cb_eval double reference, max diff %.3g (effect %.3g)", d, max_abs_diff(have, f.baseline)));
 
     // addition and clamps together: the clamps see the post-addition h
     p.add = random_vec(E, (float) (0.5*f.rms[L]), 99);
@@ -721,6 +723,16 @@ int main(int argc, char ** argv) {
             fputs(text, stderr);
         }
     }, nullptr);
+#ifdef GGML_BACKEND_DL
+    // The dynamically loaded build: the backends sit beside the addon (build/Release), which
+    // run-tests.mjs passes as PERSONA_STEER_BACKEND_DIR; without it, ggml's default search.
+    const char * backend_dir = getenv("PERSONA_STEER_BACKEND_DIR");
+    ggml_backend_load_all_from_path(backend_dir && *backend_dir ? backend_dir : nullptr);
+    if (ggml_backend_dev_count() == 0) {
+        printf("not ok 1 - no ggml backend loaded from %s\n", backend_dir ? backend_dir : "(default search path)");
+        return 1;
+    }
+#endif
     llama_backend_init();
 
     fixture f;
