@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The test command (`npm test`): the no-model and small-model groups through tap, the native
 // hook tests when built, and a closing "N passed, N failed" line.
-//   npm test                  no-model + small-model (+ native when built)
+//   npm test                  no-model + small-model (+ native when built) + install
+//   npm test -- install       the package installed into new projects: with this build as its
+//                             prebuild on a PATH without compilers, and without one (built from source)
 //   npm test -- gpu           the GPU group (every layer offloaded; needs a CUDA/Metal build)
 //   npm test -- no-model      one group
 import { spawnSync } from 'node:child_process';
@@ -11,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const groups = args.length > 0 ? args : ['no-model', 'small-model', 'native'];
+const groups = args.length > 0 ? args : ['no-model', 'small-model', 'native', 'install'];
 let passed = 0;
 let failed = 0;
 
@@ -44,7 +46,10 @@ for (const group of groups) {
   if (!targets.every((d) => fs.existsSync(path.join(root, d)))) { console.error(`no test group ${group}`); process.exit(2); }
   const env = { ...process.env };
   if (group === 'gpu') env.PERSONA_STEER_GPU = '1';
-  const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs'), ...targets],
+  // A source build in a new project takes minutes on 2 cores without ccache: the install group
+  // gets a longer per-file limit than .taprc's.
+  const tapArgs = group === 'install' ? ['--timeout', '1800'] : [];
+  const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs'), ...tapArgs, ...targets],
     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env, encoding: 'utf8', maxBuffer: 1 << 28 });
   process.stdout.write(r.stdout ?? '');
   const m = /# \{ total: (\d+), pass: (\d+)(?:, fail: (\d+))?/.exec(r.stdout ?? '');
