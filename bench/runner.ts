@@ -22,8 +22,9 @@ import { benchCase as scalingBlocks } from './cases/scaling-blocks';
 import { benchCase as scalingEmbd } from './cases/scaling-embd';
 import { benchCase as scalingContext } from './cases/scaling-context';
 import { benchCase as extractionMemory } from './cases/extraction-memory';
+import { benchCase as cpuVariants } from './cases/cpu-variants';
 
-export const CASES: BenchCase[] = [decodeAdd, decodeClampMonitor, capturePrompt, nodeLlamaCpp, llamaBench, extraction,
+export const CASES: BenchCase[] = [decodeAdd, decodeClampMonitor, capturePrompt, nodeLlamaCpp, llamaBench, cpuVariants, extraction,
   scalingDirections, scalingBlocks, scalingEmbd, scalingContext, extractionMemory];
 
 const HELP = `usage: npm run bench -- [options]

@@ -10,7 +10,8 @@
 //   node scripts/prebuild.mjs --out DIR       write DIR/<platform>-<arch> instead of prebuilds/
 //
 // The build is scripts/build-native.mjs with PERSONA_STEER_CPU_VARIANTS=all (override it in the
-// environment, e.g. "x64,haswell,zen4"), no native test programs, and whatever backends the
+// environment, e.g. "x64,haswell,zen4"), no native test programs (unless PERSONA_STEER_NATIVE_TESTS=1),
+// and whatever backends the
 // environment asks for (PERSONA_STEER_CUDA=1 in the release workflow; Metal by default on macOS).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -38,7 +39,9 @@ function buildFolder() {
     ...process.env,
     PERSONA_STEER_BUILD_DIR: dir,
     PERSONA_STEER_CPU_VARIANTS: process.env.PERSONA_STEER_CPU_VARIANTS ?? 'all',
-    PERSONA_STEER_NATIVE_TESTS: '0',
+    // The release workflow builds the native hook tests too (PERSONA_STEER_NATIVE_TESTS=1), to run
+    // them against exactly these libraries.
+    PERSONA_STEER_NATIVE_TESTS: process.env.PERSONA_STEER_NATIVE_TESTS === '1' ? '1' : '0',
     PERSONA_STEER_BACKEND_DL: '1',
   };
   log(`building ${dir}/ (CPU variants: ${env.PERSONA_STEER_CPU_VARIANTS})`);

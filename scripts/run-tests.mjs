@@ -20,7 +20,7 @@ let failed = 0;
 for (const group of groups) {
   if (group === 'native') {
     const exe = process.platform === 'win32' ? 'persona_steer_native_test.exe' : 'persona_steer_native_test';
-    const buildDir = ['build', 'build-native-tests'].map((d) => path.join(root, d))
+    const buildDir = ['build', 'build-native-tests', 'build-prebuild'].map((d) => path.join(root, d))
       .find((d) => fs.existsSync(path.join(d, 'test', 'native', exe)));
     if (!buildDir) { console.log('# native hook tests: not built (PERSONA_STEER_NATIVE_TESTS=1 npm run build:native)'); continue; }
     const bin = path.join(buildDir, 'test', 'native', exe);

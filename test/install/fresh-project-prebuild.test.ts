@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildToolsOnPath, cleanEnv, expectedX86Variant, freshProject, npmInstall, pack, pathWithoutCompilers, runInProject } from '../helpers/install';
-import { requireModel, stories260K } from '../helpers/models';
+import { requireModel, root, stories260K } from '../helpers/models';
 
 // The package as npm would publish it, with the linux-x64 (or this platform's) prebuild made from
 // the development build folder, installed into a new project on a PATH with no compiler.
@@ -18,8 +18,12 @@ let project = '';
 let install: ReturnType<typeof npmInstall>;
 let env: NodeJS.ProcessEnv;
 
+// A checkout with prebuilds/ for this platform (the release workflow's) packs those, as `npm pack`
+// does; a development checkout packs its build/ folder as the prebuild.
+const shipped = fs.existsSync(path.join(root, 'prebuilds', `${process.platform}-${process.arch}`));
+
 t.before(() => {
-  tgz = pack(work, ['--prebuild-from', 'build']);
+  tgz = pack(work, shipped ? [] : ['--prebuild-from', 'build']);
   project = freshProject(work);
   env = cleanEnv({ PATH: pathWithoutCompilers(work) });
   install = npmInstall(project, tgz, env);
