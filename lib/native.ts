@@ -146,7 +146,8 @@ export interface NativeCompiledPlan {
 }
 
 export interface NativeAddon {
-  loadModel(path: string, options: { gpuLayers: number; useMmap: boolean; vocabOnly: boolean; checkTensors: boolean },
+  loadModel(path: string, options: { gpuLayers: number; useMmap: boolean; vocabOnly: boolean; checkTensors: boolean;
+    rpcServers?: string[]; tensorSplit?: number[]; rpcTimeoutMs?: number },
     onProgress?: (progress: number) => void): { promise: Promise<NativeModel>; abort(): void };
   createContext(model: NativeModel, options: {
     contextSize: number; batchSize: number; threads: number; sequences: number; flashAttention: boolean;
@@ -159,6 +160,11 @@ export interface NativeAddon {
   compilePlan(plan: NativePlan, nEmbd: number, nLayer: number): NativeCompiledPlan;
   /** Stops and frees every context and load of this thread's environment (run at process 'exit'). */
   shutdown(): void;
+  /** ggml's RPC backend (native/rpc-js.cpp). */
+  rpcAvailable(): boolean;
+  rpcProtocolVersion: string;
+  rpcStartServer(endpoint: string, threads: number): void;
+  rpcProbe(endpoint: string, timeoutMs: number): { code: string | null; message: string };
   llamaCppVersion: string;
 }
 

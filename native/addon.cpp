@@ -8,6 +8,7 @@
 #include "model-loader.h"
 #include "model.h"
 #include "plan-convert.h"
+#include "rpc-js.h"
 
 #include "llama.h"
 
@@ -20,7 +21,9 @@ Napi::Value system_info(const Napi::CallbackInfo & info) {
     const BackendsInfo bi = backends_info();   // loads the backends first in a dynamic build
     Napi::Object o = Napi::Object::New(env);
     o.Set("llamaSystemInfo", llama_print_system_info());
-    o.Set("supportsGpuOffload", llama_supports_gpu_offload());
+    // llama_supports_gpu_offload() is also true when only the RPC backend is loaded: report GPUs.
+    o.Set("supportsGpuOffload", ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_GPU) != nullptr ||
+                                ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_IGPU) != nullptr);
     o.Set("supportsMmap", llama_supports_mmap());
     Napi::Array devs = Napi::Array::New(env);
     for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
@@ -103,6 +106,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
     exports.Set("systemInfo", Napi::Function::New(env, system_info, "systemInfo"));
     exports.Set("compilePlan", Napi::Function::New(env, compile_plan_js, "compilePlan"));
     exports.Set("shutdown", Napi::Function::New(env, shutdown, "shutdown"));
+    rpc_exports(env, exports);
     exports.Set("llamaCppVersion", Napi::String::New(env, "80fb11ac73e66d89eae2c6a91d8a77428fa733ed"));
     return exports;
 }

@@ -2,7 +2,7 @@
 // Builds the addon (ggml + libllama + native/) with cmake-js into build/Release/: persona_steer.node
 // and, in the default dynamically loaded layout, libllama/libggml* and the backend libraries.
 // Backends come from the environment (docs/building.md):
-//   PERSONA_STEER_CUDA=1  PERSONA_STEER_METAL=1  PERSONA_STEER_NATIVE_CPU=1  LLAMA_CPP_DIR=/path
+//   PERSONA_STEER_CUDA=1  PERSONA_STEER_METAL=1  PERSONA_STEER_NATIVE_CPU=1  PERSONA_STEER_RPC=1  LLAMA_CPP_DIR=/path
 //   PERSONA_STEER_CPU_VARIANTS=all|x64,haswell,zen4   CPU backend variants (default: one portable library)
 //   PERSONA_STEER_BACKEND_DL=0        one static .node instead (the layout before dynamic backends)
 //   PERSONA_STEER_CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=90 ..."   extra CMake arguments
@@ -24,6 +24,7 @@ const defs = {
   PERSONA_STEER_CUDA: flag('PERSONA_STEER_CUDA') ? 'ON' : 'OFF',
   PERSONA_STEER_METAL: flag('PERSONA_STEER_METAL') || (process.platform === 'darwin' && process.env.PERSONA_STEER_METAL !== '0') ? 'ON' : 'OFF',
   PERSONA_STEER_NATIVE_CPU: flag('PERSONA_STEER_NATIVE_CPU') ? 'ON' : 'OFF',
+  PERSONA_STEER_RPC: flag('PERSONA_STEER_RPC') ? 'ON' : 'OFF',
   PERSONA_STEER_BACKEND_DL: ['0', 'off', 'false', 'no'].includes(String(process.env.PERSONA_STEER_BACKEND_DL ?? '').toLowerCase()) ? 'OFF' : 'ON',
   PERSONA_STEER_CPU_VARIANTS: (process.env.PERSONA_STEER_CPU_VARIANTS ?? '').trim().replace(/[\s,;]+/g, ';'),
   // A development checkout (test/ is not in the npm package) also builds the native hook tests.

@@ -43,6 +43,8 @@ function buildFolder() {
     // them against exactly these libraries.
     PERSONA_STEER_NATIVE_TESTS: process.env.PERSONA_STEER_NATIVE_TESTS === '1' ? '1' : '0',
     PERSONA_STEER_BACKEND_DL: '1',
+    // ggml's RPC backend (one small library) ships in every prebuild: docs/distributed.md.
+    PERSONA_STEER_RPC: process.env.PERSONA_STEER_RPC ?? '1',
   };
   log(`building ${dir}/ (CPU variants: ${env.PERSONA_STEER_CPU_VARIANTS})`);
   const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-native.mjs')], { cwd: root, stdio: 'inherit', env });

@@ -14,7 +14,7 @@ export const capture: Command = {
   --blocks BLOCKS           blocks to read: 3, 2-4, 1,3,5 or all (default all)
   --positions all|last      every token (default) or the last one
   --add/--clamp/--ablate    steering applied before reading (as in generate)
-  --context-size N, --threads N, --gpu-layers N
+  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
   --json                    print { tokens: [id...], blocks: [{ block, positions: [p...], rows: [[n_embd floats]...] }] }
                             (one row per selected token, in position order)
 `,

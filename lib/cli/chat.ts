@@ -74,7 +74,7 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
   --max-tokens N            tokens per reply (default 128)
   --greedy, --seed S, --temperature T, --top-k K, --top-p P
   --add/--clamp/--ablate    steering at the start (as in generate)
-  --context-size N, --threads N, --gpu-layers N
+  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
   --json                    one JSON object per line: { type: "reply", user, text, tokens, stopReason, steering },
                             { type: "steering", steering }, { type: "reset" }, { type: "error", code, message }
 `,

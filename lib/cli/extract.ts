@@ -39,7 +39,7 @@ export const extract: Command = {
   --recommend N             blocks to recommend (highest separation; default 1)
   --coefficient A           steering coefficient recorded in the file (default 2)
   --plot FILE.svg           bar chart of the separation per block
-  --context-size N, --threads N, --gpu-layers N
+  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
   --json                    print { out, trait, method, recommendedBlocks, coefficient, counts,
                             blocks: [{ block, gap, pooledSd, separation, positiveMean, negativeMean, vectorNorm, residualNorm }] }
 `,

@@ -44,7 +44,7 @@ export const generate: Command = {
   --add FILE[:SCALE][@BLOCKS]     add SCALE (default 1) x the file's vector
   --clamp FILE:MIN:MAX[@BLOCKS]   keep the projection on the vector within [MIN, MAX] (either may be empty)
   --ablate FILE[@BLOCKS]          remove the component along the vector
-  --context-size N, --threads N, --gpu-layers N
+  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
   --json                    print one JSON object: { text, tokens, stopReason, promptTokens, generatedTokens, tokensPerSecond, steering }
 `,
   async run(argv, { signal }) {

@@ -11,12 +11,13 @@ import { capture } from './capture';
 import { chat } from './chat';
 import type { Command } from './command';
 import { demo } from './demo';
+import { rpcServer } from './rpc-server';
 import { extract } from './extract';
 import { generate } from './generate';
 import { inspect } from './inspect';
 import { monitor } from './monitor';
 
-const COMMANDS: Command[] = [extract, generate, chat, monitor, inspect, capture, bench, demo];
+const COMMANDS: Command[] = [extract, generate, chat, monitor, inspect, capture, bench, demo, rpcServer];
 
 function version(): string {
   try {
