@@ -23,8 +23,9 @@ import { benchCase as scalingEmbd } from './cases/scaling-embd';
 import { benchCase as scalingContext } from './cases/scaling-context';
 import { benchCase as extractionMemory } from './cases/extraction-memory';
 import { benchCase as cpuVariants } from './cases/cpu-variants';
+import { benchCase as rpcSplit } from './cases/rpc-split';
 
-export const CASES: BenchCase[] = [decodeAdd, decodeClampMonitor, capturePrompt, nodeLlamaCpp, llamaBench, cpuVariants, extraction,
+export const CASES: BenchCase[] = [decodeAdd, decodeClampMonitor, capturePrompt, nodeLlamaCpp, llamaBench, cpuVariants, rpcSplit, extraction,
   scalingDirections, scalingBlocks, scalingEmbd, scalingContext, extractionMemory];
 
 const HELP = `usage: npm run bench -- [options]
