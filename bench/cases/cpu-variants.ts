@@ -3,7 +3,9 @@
 // node-llama-cpp 3.21.1's prebuilt binaries (its npm packages, also one library per CPU variant):
 // unsteered decode and prompt processing, each build in a child process of its own, rounds
 // alternating, same model, threads and tokens.
-//   all variants: prebuilds/<platform>-<arch>/persona_steer.node (npm run prebuilds), else build-prebuild/Release
+//   all variants: prebuilds/<platform>-<arch>/persona_steer.node (npm run prebuilds), else build-prebuild/Release,
+//                 or PERSONA_STEER_VARIANTS_ADDON (any dynamically loaded build: on a given CPU only the
+//                 variant chosen matters, so a build with a subset holding that variant runs the same code)
 //   portable:     build-static/Release/persona_steer.node
 //                 (PERSONA_STEER_BACKEND_DL=0 PERSONA_STEER_BUILD_DIR=build-static npm run build:native)
 import { fork, type ChildProcess } from 'node:child_process';
@@ -60,7 +62,8 @@ async function startWorker(script: string, args: string[], env: NodeJS.ProcessEn
 export function variantAddons(root: string): { all: string | null; portable: string | null } {
   const first = (files: string[]) => files.find((f) => fs.existsSync(f)) ?? null;
   return {
-    all: first([path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'persona_steer.node'),
+    all: first([...(process.env.PERSONA_STEER_VARIANTS_ADDON ? [path.resolve(process.env.PERSONA_STEER_VARIANTS_ADDON)] : []),
+      path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'persona_steer.node'),
       path.join(root, 'build-prebuild', 'Release', 'persona_steer.node')]),
     portable: first([path.join(root, 'build-static', 'Release', 'persona_steer.node')]),
   };
