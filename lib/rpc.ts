@@ -46,7 +46,7 @@ export function checkRpcLoadOptions(opts: Record<string, unknown>): { rpcServers
     if (!out.tensorSplit.some((x) => x > 0)) throw invalidArg('options.tensorSplit', 'at least one proportion above 0', split);
   }
   if (opts.rpcTimeoutMs !== undefined) {
-    if (out.rpcServers === undefined) throw invalidArg('options.rpcTimeoutMs', 'only together with options.rpcServers', opts.rpcTimeoutMs);
+    if (out.rpcServers === undefined) throw invalidArg('options.rpcTimeoutMs', 'given only together with options.rpcServers', opts.rpcTimeoutMs);
     out.rpcTimeoutMs = optInt('options.rpcTimeoutMs', opts.rpcTimeoutMs, 100, 600_000, 5000);
   }
   return out;

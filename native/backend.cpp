@@ -124,9 +124,10 @@ BackendsInfo backends_info() {
             for (ggml_backend_feature * f = get_features(reg); f && f->name; f++) b.features.emplace_back(f->name, f->value);
         }
 #ifdef GGML_BACKEND_DL
-        // Any function of the backend locates its library; the CPU variant is in the file name.
-        const void * fn = get_features ? (const void *) get_features : ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_n_threads");
-        if (fn) b.library = module_path_of(fn);
+        // The registry is a static object of the backend's library: its address locates the file
+        // (and the CPU variant is in the file name); a function of it, when that fails.
+        b.library = module_path_of((const void *) reg);
+        if (b.library.empty() && get_features) b.library = module_path_of((const void *) get_features);
         const std::string base = base_of(b.library);
         for (const char * prefix : {"libggml-cpu-", "ggml-cpu-"}) {
             const std::string p = prefix;
