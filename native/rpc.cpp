@@ -3,7 +3,9 @@
 #include "ggml-rpc.h"
 #include "ggml.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
