@@ -42,16 +42,17 @@ export interface SystemInfo {
 export function systemInfo(): SystemInfo {
   const n = call(() => native());
   const s = n.systemInfo();
-  const cpu = s.backends.find((b) => b.name === 'CPU');
+  const backends = s.backends ?? [];   // an addon built before dynamic backends reports none
+  const cpu = backends.find((b) => b.name === 'CPU');
   return {
     llamaCpp: n.llamaCppVersion,
     llamaSystemInfo: s.llamaSystemInfo,
     supportsGpuOffload: s.supportsGpuOffload,
     devices: s.devices,
-    dynamicBackends: s.dynamicBackends,
-    addonPath: s.addonPath,
-    backendDir: s.backendDir,
+    dynamicBackends: s.dynamicBackends ?? false,
+    addonPath: s.addonPath ?? '',
+    backendDir: s.backendDir ?? null,
     cpuVariant: cpu?.variant ?? null,
-    backends: s.backends,
+    backends,
   };
 }
