@@ -24,9 +24,10 @@ import { benchCase as scalingContext } from './cases/scaling-context';
 import { benchCase as extractionMemory } from './cases/extraction-memory';
 import { benchCase as cpuVariants } from './cases/cpu-variants';
 import { benchCase as rpcSplit } from './cases/rpc-split';
+import { benchCase as batched } from './cases/batched';
 
 export const CASES: BenchCase[] = [decodeAdd, decodeClampMonitor, capturePrompt, nodeLlamaCpp, llamaBench, cpuVariants, rpcSplit, extraction,
-  scalingDirections, scalingBlocks, scalingEmbd, scalingContext, extractionMemory];
+  scalingDirections, scalingBlocks, scalingEmbd, scalingContext, extractionMemory, batched];
 
 const HELP = `usage: npm run bench -- [options]
 

@@ -5,6 +5,7 @@
 #include "errors.h"
 #include "model.h"
 #include "rpc-js.h"
+#include "weight-types.h"
 
 #include <atomic>
 #include <memory>
@@ -106,8 +107,11 @@ Napi::Value load_model(const Napi::CallbackInfo & info) {
             job->state->post([job](Napi::Env env) { finish(env, job); });
             return;
         }
-        job->result = llama_model_load_from_file(job->path.c_str(), job->params);
-        if (!job->result) job->error = take_last_llama_error();
+        if (!job->params.vocab_only) job->error = unsupported_weight_type(job->path);
+        if (job->error.empty()) {
+            job->result = llama_model_load_from_file(job->path.c_str(), job->params);
+            if (!job->result) job->error = take_last_llama_error();
+        }
         // If the environment is closing, teardown() joins this thread and frees the result.
         job->state->post([job](Napi::Env env) { finish(env, job); });
     });
