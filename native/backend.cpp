@@ -1,6 +1,7 @@
 #include "backend.h"
 
 #include "ggml-backend.h"
+#include "ggml-cpu.h"
 #include "llama.h"
 
 #include <cstdio>
@@ -141,6 +142,33 @@ BackendsInfo backends_info() {
         out.backends.push_back(std::move(b));
     }
     return out;
+}
+
+const ggml_type_traits_cpu * cpu_type_traits(ggml_type type) {
+#ifdef GGML_BACKEND_DL
+    using fn_t = const ggml_type_traits_cpu * (*)(ggml_type);
+    static const fn_t fn = []() -> fn_t {
+        load_backends_once();
+        ggml_backend_reg_t reg = ggml_backend_reg_by_name("CPU");
+        if (reg == nullptr) return nullptr;
+        // The registry object lives in the chosen CPU library: its module exports the function.
+#    ifdef _WIN32
+        HMODULE mod = nullptr;
+        if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                                (LPCWSTR) (const void *) reg, &mod)) return nullptr;
+        return (fn_t) GetProcAddress(mod, "ggml_get_type_traits_cpu");
+#    else
+        Dl_info info{};
+        if (dladdr((const void *) reg, &info) == 0 || info.dli_fname == nullptr) return nullptr;
+        void * h = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);   // already loaded by ggml: no new load
+        if (h == nullptr) return nullptr;
+        return (fn_t) dlsym(h, "ggml_get_type_traits_cpu");   // the handle stays: ggml never unloads it
+#    endif
+    }();
+    return fn ? fn(type) : nullptr;
+#else
+    return ggml_get_type_traits_cpu(type);
+#endif
 }
 
 }  // namespace ps

@@ -1,7 +1,11 @@
 #pragma once
 // llama_backend_init/free are process-wide; environments (main thread, worker threads) share them.
+#include "ggml.h"
+
 #include <string>
 #include <vector>
+
+struct ggml_type_traits_cpu;   // ggml-cpu.h
 
 namespace ps {
 void backend_acquire();
@@ -25,4 +29,9 @@ struct BackendsInfo {
 };
 // Loads the backends once per process (dynamic builds) and describes what was registered.
 BackendsInfo backends_info();
+
+// ggml_get_type_traits_cpu of the CPU backend in use: linked in a static build, looked up in the
+// CPU variant's library in a dynamically loaded one (libggml does not export it there). Null when
+// no CPU backend is loaded.
+const ::ggml_type_traits_cpu * cpu_type_traits(ggml_type type);
 }  // namespace ps
