@@ -1,6 +1,7 @@
-# node-gyp entry point for tools that drive node-gyp (prebuildify, node-gyp-build's install
-# fallback, electron-rebuild). It builds nothing itself: the action runs the same CMake project
-# through cmake-js, and the resulting persona_steer.node lands in build/Release as node-gyp expects.
+# node-gyp entry point for tools that drive node-gyp (electron-rebuild, `npm rebuild` setups that
+# call node-gyp). It builds nothing itself: the action runs the same CMake project
+# through cmake-js, and the resulting persona_steer.node (with the shared and backend libraries
+# beside it) lands in build/Release as node-gyp expects.
 {
   "targets": [
     {

@@ -1,8 +1,10 @@
 // node-llama-cpp 3.21.1 in its own process (its own libllama and ggml, never mixed with the
 // addon's in one process). The parent sends { cmd: 'run' } and gets back one timed decode:
-// greedy, the same model, threads, prompt tokens and number of tokens as the persona-steer side.
-//   argv: modelPath threads gpuLayers nTokens promptTokensJson
-type Msg = { cmd: 'run' } | { cmd: 'exit' };
+// greedy, the same model, threads, prompt tokens and number of tokens as the persona-steer side;
+// or { cmd: 'prompt' }: one timed evaluation of the long prompt (tokens given by the parent)
+// without generating, from an empty sequence.
+//   argv: modelPath threads gpuLayers nTokens promptTokensJson [longPromptTokensJson]
+type Msg = { cmd: 'run' } | { cmd: 'prompt' } | { cmd: 'exit' };
 
 // TypeScript compiles import() to require() under CommonJS; node-llama-cpp is an ES module.
 const importEsm = new Function('s', 'return import(s)') as (s: string) => Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -13,6 +15,7 @@ async function main(): Promise<void> {
   const gpuLayers = Number(gpuLayersArg);
   const n = Number(nArg);
   const prompt = JSON.parse(promptJson) as number[];
+  const longPrompt = JSON.parse(process.argv[7] ?? '[]') as number[];
   let nlc;
   try {
     nlc = await importEsm('node-llama-cpp');
@@ -42,6 +45,14 @@ async function main(): Promise<void> {
     }
     try {
       await seq.clearHistory();
+      if (m.cmd === 'prompt') {
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        await seq.evaluateWithoutGeneratingNewTokens(longPrompt);
+        const u = process.cpuUsage(c0);
+        process.send!({ ms: performance.now() - t0, units: longPrompt.length, cpuMs: (u.user + u.system) / 1000 });
+        return;
+      }
       let first = 0;
       let last = 0;
       let cpuFirst = 0;

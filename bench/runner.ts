@@ -22,9 +22,11 @@ import { benchCase as scalingBlocks } from './cases/scaling-blocks';
 import { benchCase as scalingEmbd } from './cases/scaling-embd';
 import { benchCase as scalingContext } from './cases/scaling-context';
 import { benchCase as extractionMemory } from './cases/extraction-memory';
+import { benchCase as cpuVariants } from './cases/cpu-variants';
+import { benchCase as rpcSplit } from './cases/rpc-split';
 import { benchCase as batched } from './cases/batched';
 
-export const CASES: BenchCase[] = [decodeAdd, decodeClampMonitor, capturePrompt, nodeLlamaCpp, llamaBench, extraction,
+export const CASES: BenchCase[] = [decodeAdd, decodeClampMonitor, capturePrompt, nodeLlamaCpp, llamaBench, cpuVariants, rpcSplit, extraction,
   scalingDirections, scalingBlocks, scalingEmbd, scalingContext, extractionMemory, batched];
 
 const HELP = `usage: npm run bench -- [options]

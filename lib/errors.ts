@@ -36,6 +36,10 @@ export const ErrorCodes = {
   EXTRACTION: 'ERR_EXTRACTION',
   /** A feature this installation does not include (for example the benchmark runner). */
   UNAVAILABLE: 'ERR_UNAVAILABLE',
+  /** An RPC server (Model.load's rpcServers) could not be reached or did not complete ggml's handshake. */
+  RPC_CONNECT: 'ERR_RPC_CONNECT',
+  /** An RPC server speaks another version of ggml's RPC protocol than this build. */
+  RPC_VERSION: 'ERR_RPC_VERSION',
   /** A native call failed for a reason not covered above. */
   NATIVE: 'ERR_NATIVE',
 } as const;

@@ -9,5 +9,6 @@ export { GenerationStream, type TokenEvent, type GenerationResult, type StopReas
 export { add, clamp, ablate, type SteeringPlan, type SteerOp, type AddOp, type ClampOp, type AblateOp, type Positions, type VectorInput, type BlockSpec } from './steering';
 export { type MonitorEntry, type Projection } from './monitor';
 export { systemInfo } from './system';
+export { probeRpcServer, rpcProtocolVersion, startRpcServer } from './rpc';
 export * from './vector';
 export * from './persona';

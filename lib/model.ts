@@ -4,6 +4,7 @@ import { ErrorCodes, PersonaSteerError, invalidArg } from './errors';
 import { call, callAsync, native, type NativeModel, type NativeModelInfo } from './native';
 import { checkFunction, checkKeys, checkObject, checkSignal, checkString, optBool, optInt } from './validate';
 import { Context, type ContextOptions } from './context';
+import { checkRpcLoadOptions } from './rpc';
 
 export interface LoadOptions {
   /** Blocks to offload to the GPU; -1 (default) offloads every block when a GPU backend is built in. */
@@ -18,6 +19,17 @@ export interface LoadOptions {
   onProgress?: (progress: number) => void;
   /** Aborts loading; the promise rejects with ERR_ABORTED. */
   signal?: AbortSignal;
+  /**
+   * ggml rpc-servers (`'host:port'`, `persona-steer rpc-server`) whose devices take the offloaded
+   * blocks: the last `gpuLayers` blocks go to the servers' devices in order, then local GPUs; the
+   * other blocks stay on the local CPU (docs/distributed.md). Needs a build with the RPC backend.
+   * Errors: ERR_RPC_CONNECT, ERR_RPC_VERSION (before any weight is sent), ERR_UNAVAILABLE.
+   */
+  rpcServers?: string[];
+  /** Proportions of the offloaded blocks per device (llama.cpp's tensor_split): one per device, RPC servers' first. */
+  tensorSplit?: number[];
+  /** How long to wait for each RPC server's handshake at load (ms, default 5000). */
+  rpcTimeoutMs?: number;
 }
 
 export interface ModelInfo extends NativeModelInfo {
@@ -32,7 +44,7 @@ export interface ChatMessage {
 
 /** @internal Accepted option keys, per function (tests feed each a wrong-typed value). */
 export const MODEL_OPTION_KEYS = {
-  load: ['gpuLayers', 'useMmap', 'vocabOnly', 'checkTensors', 'onProgress', 'signal'],
+  load: ['gpuLayers', 'useMmap', 'vocabOnly', 'checkTensors', 'onProgress', 'signal', 'rpcServers', 'tensorSplit', 'rpcTimeoutMs'],
   tokenize: ['addSpecial', 'parseSpecial'],
   detokenize: ['special'],
   applyChatTemplate: ['addAssistant', 'template'],
@@ -60,6 +72,7 @@ export class Model {
     const checkTensors = optBool('options.checkTensors', opts.checkTensors, false);
     const onProgress = checkFunction<(p: number) => void>('options.onProgress', opts.onProgress);
     const signal = checkSignal('options.signal', opts.signal);
+    const rpc = checkRpcLoadOptions(opts);
     let stat: fs.Stats;
     try {
       stat = fs.statSync(path);
@@ -68,7 +81,7 @@ export class Model {
     }
     if (!stat.isFile()) throw new PersonaSteerError(ErrorCodes.MODEL_LOAD, `${path} is not a file`);
     if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, `loading ${path} was aborted`);
-    const job = call(() => native().loadModel(path, { gpuLayers, useMmap, vocabOnly, checkTensors }, onProgress));
+    const job = call(() => native().loadModel(path, { gpuLayers, useMmap, vocabOnly, checkTensors, ...rpc }, onProgress));
     const onAbort = () => job.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {

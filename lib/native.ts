@@ -175,16 +175,26 @@ export interface NativeSlotLayout {
 }
 
 export interface NativeAddon {
-  loadModel(path: string, options: { gpuLayers: number; useMmap: boolean; vocabOnly: boolean; checkTensors: boolean },
+  loadModel(path: string, options: { gpuLayers: number; useMmap: boolean; vocabOnly: boolean; checkTensors: boolean;
+    rpcServers?: string[]; tensorSplit?: number[]; rpcTimeoutMs?: number },
     onProgress?: (progress: number) => void): { promise: Promise<NativeModel>; abort(): void };
   createContext(model: NativeModel, options: {
     contextSize: number; batchSize: number; threads: number; sequences: number; flashAttention: boolean;
   }): Promise<NativeContext>;
-  systemInfo(): { llamaSystemInfo: string; supportsGpuOffload: boolean; supportsMmap: boolean; devices: { name: string; description: string }[] };
+  systemInfo(): {
+    llamaSystemInfo: string; supportsGpuOffload: boolean; supportsMmap: boolean; devices: { name: string; description: string }[];
+    dynamicBackends: boolean; addonPath: string; backendDir: string | null;
+    backends: { name: string; library: string | null; variant: string | null; features: Record<string, string> }[];
+  };
   compilePlan(plan: NativePlan, nEmbd: number, nLayer: number): NativeCompiledPlan;
   layoutSlots(plans: { slot: number; plan: NativePlan }[], nEmbd: number, nLayer: number): NativeSlotLayout;
   /** Stops and frees every context and load of this thread's environment (run at process 'exit'). */
   shutdown(): void;
+  /** ggml's RPC backend (native/rpc-js.cpp). */
+  rpcAvailable(): boolean;
+  rpcProtocolVersion: string;
+  rpcStartServer(endpoint: string, threads: number): void;
+  rpcProbe(endpoint: string, timeoutMs: number): { code: string | null; message: string };
   llamaCppVersion: string;
 }
 
@@ -200,10 +210,20 @@ export const NATIVE_SURFACE_CHECKED: [Exact<typeof NATIVE_MODEL_METHODS, NativeM
 
 const packageRoot = path.resolve(__dirname, '..');
 
+/**
+ * Inside an Electron app's asar archive the addon cannot be loaded (dlopen needs a real file, and
+ * the libraries beside it must be real files too): packagers unpack `prebuilds/` and `build/` to
+ * `app.asar.unpacked`, the same path with the archive's name changed.
+ */
+export function unpackedPath(p: string): string {
+  return p.replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
+}
+
 /** Where the loader looks, in order: an explicit override, a matching prebuild, the local build. */
 export function addonCandidates(root = packageRoot, env: NodeJS.ProcessEnv = process.env): string[] {
   const out: string[] = [];
   if (env.PERSONA_STEER_ADDON) out.push(path.resolve(env.PERSONA_STEER_ADDON));
+  root = unpackedPath(root);
   const prebuildDir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
   try {
     for (const f of fs.readdirSync(prebuildDir).sort()) {
@@ -223,7 +243,15 @@ export function loadAddon(candidates: string[]): NativeAddon {
     if (!fs.existsSync(file)) { tried.push(`${file} (missing)`); continue; }
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      return require(file) as NativeAddon;
+      const addon = require(file) as NativeAddon;
+      // A dynamically loaded build whose CPU libraries are missing, or none of which runs on this
+      // CPU, loads but could not run a model: try the next candidate instead.
+      const info = addon.systemInfo();
+      if (info.dynamicBackends && !info.backends.some((b) => b.name === 'CPU')) {
+        tried.push(`${file} (no CPU backend library in ${info.backendDir} loads on this CPU)`);
+        continue;
+      }
+      return addon;
     } catch (err) {
       tried.push(`${file} (${(err as Error).message.split('\n')[0]})`);
     }

@@ -2,12 +2,14 @@
 // only file that loads this addon.
 #include <napi.h>
 
+#include "backend.h"
 #include "context.h"
 #include "env-state.h"
 #include "model-loader.h"
 #include "model.h"
 #include "js-rows.h"
 #include "plan-convert.h"
+#include "rpc-js.h"
 #include "steer-math/slot-layout.h"
 
 #include "llama.h"
@@ -18,9 +20,12 @@ namespace {
 
 Napi::Value system_info(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
+    const BackendsInfo bi = backends_info();   // loads the backends first in a dynamic build
     Napi::Object o = Napi::Object::New(env);
     o.Set("llamaSystemInfo", llama_print_system_info());
-    o.Set("supportsGpuOffload", llama_supports_gpu_offload());
+    // llama_supports_gpu_offload() is also true when only the RPC backend is loaded: report GPUs.
+    o.Set("supportsGpuOffload", ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_GPU) != nullptr ||
+                                ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_IGPU) != nullptr);
     o.Set("supportsMmap", llama_supports_mmap());
     Napi::Array devs = Napi::Array::New(env);
     for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
@@ -31,6 +36,23 @@ Napi::Value system_info(const Napi::CallbackInfo & info) {
         devs.Set((uint32_t) i, e);
     }
     o.Set("devices", devs);
+    // Which libraries ggml loaded, and the CPU variant it chose (native/backend.cpp).
+    o.Set("dynamicBackends", bi.dynamic);
+    o.Set("addonPath", bi.addon_path);
+    o.Set("backendDir", bi.dynamic ? Napi::Value(Napi::String::New(env, bi.backend_dir)) : env.Null());
+    Napi::Array backends = Napi::Array::New(env);
+    uint32_t k = 0;
+    for (const BackendInfo & b : bi.backends) {
+        Napi::Object e = Napi::Object::New(env);
+        e.Set("name", b.name);
+        e.Set("library", b.library.empty() ? env.Null() : Napi::Value(Napi::String::New(env, b.library)));
+        e.Set("variant", b.variant.empty() ? env.Null() : Napi::Value(Napi::String::New(env, b.variant)));
+        Napi::Object feats = Napi::Object::New(env);
+        for (const auto & [name, value] : b.features) feats.Set(name, value);
+        e.Set("features", feats);
+        backends.Set(k++, e);
+    }
+    o.Set("backends", backends);
     return o;
 }
 
@@ -130,6 +152,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
     exports.Set("compilePlan", Napi::Function::New(env, compile_plan_js, "compilePlan"));
     exports.Set("layoutSlots", Napi::Function::New(env, layout_slots_js, "layoutSlots"));
     exports.Set("shutdown", Napi::Function::New(env, shutdown, "shutdown"));
+    rpc_exports(env, exports);
     exports.Set("llamaCppVersion", Napi::String::New(env, "80fb11ac73e66d89eae2c6a91d8a77428fa733ed"));
     return exports;
 }

@@ -4,6 +4,7 @@
 #include "env-state.h"
 #include "errors.h"
 #include "model.h"
+#include "rpc-js.h"
 #include "weight-types.h"
 
 #include <atomic>
@@ -28,6 +29,8 @@ struct LoadJob : Resource {
     std::thread thread;
     llama_model * result = nullptr;
     std::string error;
+    std::string error_code;   // set when the failure has a code of its own (ERR_RPC_*)
+    RpcLoadOptions rpc;       // rpcServers / tensorSplit (native/rpc-js.h)
     bool settled = false;
 
     explicit LoadJob(Napi::Env e) : env(e), state(&EnvState::get(e)), deferred(Napi::Promise::Deferred::New(e)) {}
@@ -66,6 +69,8 @@ void finish(Napi::Env env, LoadJob * raw) {
         job->deferred.Resolve(ModelWrap::wrap(env, std::make_shared<ModelHandle>(m), bytes));
     } else if (*job->abort) {
         job->deferred.Reject(make_error(env, "ERR_ABORTED", "loading " + job->path + " was aborted").Value());
+    } else if (!job->error_code.empty()) {
+        job->deferred.Reject(make_error(env, job->error_code, "could not load a model from " + job->path + ": " + job->error).Value());
     } else {
         job->deferred.Reject(make_error(env, "ERR_MODEL_LOAD", "could not load a model from " + job->path +
                                         (job->error.empty() ? "" : ": " + job->error)).Value());
@@ -88,12 +93,20 @@ Napi::Value load_model(const Napi::CallbackInfo & info) {
     job->params.progress_callback = progress_cb;
     job->params.progress_callback_user_data = job;
     if (info.Length() > 2 && info[2].IsFunction()) job->on_progress = Napi::Persistent(info[2].As<Napi::Function>());
+    job->rpc = read_rpc_load_options(opts);
 
     EnvState & st = EnvState::get(env);
     st.add(job);
     st.op_started();
     Napi::Promise promise = job->deferred.Promise();
     job->thread = std::thread([job]() {
+        const RpcError rpc_err = job->rpc.apply(job->params);   // probes RPC servers: may take seconds
+        if (!rpc_err.code.empty()) {
+            job->error_code = rpc_err.code;
+            job->error = rpc_err.message;
+            job->state->post([job](Napi::Env env) { finish(env, job); });
+            return;
+        }
         if (!job->params.vocab_only) job->error = unsupported_weight_type(job->path);
         if (job->error.empty()) {
             job->result = llama_model_load_from_file(job->path.c_str(), job->params);

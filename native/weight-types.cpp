@@ -1,5 +1,6 @@
 #include "weight-types.h"
 
+#include "backend.h"
 #include "ggml-cpu.h"
 #include "ggml.h"
 #include "gguf.h"
@@ -15,7 +16,9 @@ std::string unsupported_weight_type(const std::string & path) {
     for (int64_t i = 0; i < gguf_get_n_tensors(g.get()); i++) {
         const ggml_type type = gguf_get_tensor_type(g.get(), i);
         // F64 has no CPU kernel at all; other types must at least have a matrix product
-        if (type == GGML_TYPE_F64 || ggml_get_type_traits_cpu(type)->vec_dot == nullptr) {
+        // cpu_type_traits: the CPU library's own table, also in a dynamically loaded build
+        const ggml_type_traits_cpu * traits = cpu_type_traits(type);
+        if (type == GGML_TYPE_F64 || (traits != nullptr && traits->vec_dot == nullptr)) {
             return std::string("tensor ") + gguf_get_tensor_name(g.get(), i) + " has type " + ggml_type_name(type) +
                    ", which llama.cpp's CPU backend cannot multiply (the model would crash at its first decode)";
         }

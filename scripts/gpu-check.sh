@@ -26,7 +26,8 @@ nvidia-smi -L; nvcc --version | tail -1; node --version; nproc
 stamp "configure"
 
 INC="$PWD/node_modules/node-api-headers/include;$PWD/node_modules/node-addon-api"
-# Same place cmake-js uses, so the loader finds build-cuda/Release/persona_steer.node.
+# Same place cmake-js uses, so the loader finds build-cuda/Release/persona_steer.node; with dynamically
+# loaded backends libggml-cuda.so and the CPU library land beside it.
 OUTDIR_ARG="-DCMAKE_LIBRARY_OUTPUT_DIRECTORY=$PWD/build-cuda/Release"
 ARGS=(-S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DPERSONA_STEER_CUDA=ON -DPERSONA_STEER_NATIVE_TESTS=ON
       -DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCH:-90} -DGGML_CUDA_FA=OFF "-DCMAKE_JS_INC=$INC" "$OUTDIR_ARG" -DCMAKE_CXX_FLAGS=-DBUILDING_NODE_EXTENSION)
@@ -50,7 +51,7 @@ stamp "built"
 status=0
 stamp "native hook tests, every block offloaded"
 if [ -x build-cuda/test/native/persona_steer_native_test ]; then
-  STEER_TEST_GPU_LAYERS=-1 timeout 180 build-cuda/test/native/persona_steer_native_test "$MODELS/stories260K.gguf" > "$OUT/native-test.log" 2>&1 || status=1
+  PERSONA_STEER_BACKEND_DIR=$PWD/build-cuda/Release STEER_TEST_GPU_LAYERS=-1 timeout 180 build-cuda/test/native/persona_steer_native_test "$MODELS/stories260K.gguf" > "$OUT/native-test.log" 2>&1 || status=1
   grep -c "^ok" "$OUT/native-test.log" | sed 's/^/native checks ok: /'; grep "^not ok" "$OUT/native-test.log" || true
 else
   echo "native hook tests not built (GPU_CHECK_TARGETS)"

@@ -2,7 +2,9 @@
 // The test command (`npm test`): the no-model and small-model groups through tap, the native
 // hook tests when built, and a closing "N passed, N failed" line.
 //   npm test                  no-model + small-model (+ native when built: the hook tests on
-//                             stories260K and the architecture matrix, scripts/arch-matrix.mjs)
+//                             stories260K and the architecture matrix, scripts/arch-matrix.mjs) + install
+//   npm test -- install       the package installed into new projects: with this build as its
+//                             prebuild on a PATH without compilers, and without one (built from source)
 //   npm test -- gpu           the GPU group (every layer offloaded; needs a CUDA/Metal build)
 //   npm test -- no-model      one group
 import { spawnSync } from 'node:child_process';
@@ -13,17 +15,24 @@ import { runArchMatrix } from './arch-matrix.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const groups = args.length > 0 ? args : ['no-model', 'small-model', 'native'];
+const groups = args.length > 0 ? args : ['no-model', 'small-model', 'native', 'install'];
 let passed = 0;
 let failed = 0;
 
 for (const group of groups) {
   if (group === 'native') {
-    const bin = ['build', 'build-native-tests'].map((d) => path.join(root, d, 'test', 'native', 'persona_steer_native_test'))
-      .find((f) => fs.existsSync(f));
-    if (!bin) { console.log('# native hook tests: not built (PERSONA_STEER_NATIVE_TESTS=1 npm run build:native)'); continue; }
+    const exe = process.platform === 'win32' ? 'persona_steer_native_test.exe' : 'persona_steer_native_test';
+    const buildDir = ['build', 'build-native-tests', 'build-prebuild'].map((d) => path.join(root, d))
+      .find((d) => fs.existsSync(path.join(d, 'test', 'native', exe)));
+    if (!buildDir) { console.log('# native hook tests: not built (PERSONA_STEER_NATIVE_TESTS=1 npm run build:native)'); continue; }
+    const bin = path.join(buildDir, 'test', 'native', exe);
     const model = process.env.PERSONA_STEER_MODELS ? path.join(process.env.PERSONA_STEER_MODELS, 'stories260K.gguf')
       : path.resolve(root, '..', 'shared', 'models', 'stories260K.gguf');
+    // A dynamically loaded build keeps its backends (and, on Windows, its DLLs) beside the addon;
+    // the test programs (and the architecture matrix's, which inherit this environment) load them from there.
+    const backendDir = path.join(buildDir, 'Release');
+    process.env.PERSONA_STEER_BACKEND_DIR ??= backendDir;
+    if (process.platform === 'win32') process.env.PATH = `${backendDir}${path.delimiter}${process.env.PATH ?? ''}`;
     const r = spawnSync(bin, [model], { encoding: 'utf8', timeout: 600_000 });
     process.stdout.write(r.stdout ?? '');
     process.stderr.write(r.stderr ?? '');
@@ -47,7 +56,10 @@ for (const group of groups) {
   if (!targets.every((d) => fs.existsSync(path.join(root, d)))) { console.error(`no test group ${group}`); process.exit(2); }
   const env = { ...process.env };
   if (group === 'gpu') env.PERSONA_STEER_GPU = '1';
-  const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs'), ...targets],
+  // A source build in a new project takes minutes on 2 cores without ccache: the install group
+  // gets a longer per-file limit than .taprc's.
+  const tapArgs = group === 'install' ? ['--timeout', '1800'] : [];
+  const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs'), ...tapArgs, ...targets],
     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env, encoding: 'utf8', maxBuffer: 1 << 28 });
   process.stdout.write(r.stdout ?? '');
   const m = /# \{ total: (\d+), pass: (\d+)(?:, fail: (\d+))?/.exec(r.stdout ?? '');

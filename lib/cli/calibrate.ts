@@ -40,7 +40,7 @@ export const calibrate: Command = {
   --margin F                move thresholds by F x |v_b| toward the quiet side (default 0.1 with the mean, else 0)
   --max-tokens N            with --measure response: tokens per answer (default 64)
   --out FILE                write here instead of rewriting --vector
-  --context-size N, --threads N, --gpu-layers N
+  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
   --json                    print { out, blocks, thresholds, positions, statistic, percentile?, margin, measured, counts }
 `,
   async run(argv, { signal }) {

@@ -15,7 +15,7 @@ export const capture: Command = {
   --positions all|last      every token (default) or the last one
   --add/--cap/--clamp/--ablate  steering applied before reading (as in generate; at the positions the files
                             record, else every position)
-  --context-size N, --threads N, --gpu-layers N
+  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
   --json                    print { tokens: [id...], blocks: [{ block, positions: [p...], rows: [[n_embd floats]...] }] }
                             (one row per selected token, in position order)
 `,

@@ -88,7 +88,7 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
   --greedy, --seed S, --temperature T, --top-k K, --top-p P
   Steering at the start (as in generate; the commands above change it):
 ${STEER_USAGE}  Conditions, checked on every turn's whole prompt (as in generate):
-${CONDITION_USAGE}  --context-size N, --threads N, --gpu-layers N
+${CONDITION_USAGE}  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
   --json                    one JSON object per line: { type: "reply", user, text, tokens, stopReason, steering, positions,
                             condition? }, { type: "steering", steering, positions }, { type: "reset" },
                             { type: "error", code, message }

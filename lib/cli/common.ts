@@ -2,6 +2,7 @@
 // files against the model, printing JSON and warnings.
 import type { Context } from '../context';
 import { Model } from '../model';
+import { checkEndpoint } from '../rpc';
 import { checkVectorFitsModel, readControlVector } from '../vector/control-vector-file';
 import type { PersonaVector } from '../vector/persona-vector';
 import { int, required, usageError, type FlagSpec, type Values } from './args';
@@ -11,6 +12,8 @@ export const MODEL_FLAGS: FlagSpec = {
   'context-size': { type: 'string' },
   threads: { type: 'string' },
   'gpu-layers': { type: 'string' },
+  rpc: { type: 'string' },
+  'tensor-split': { type: 'string' },
 };
 
 export const COMMON_FLAGS: FlagSpec = {
@@ -29,7 +32,7 @@ export async function openModel(values: Values, contextSize?: number, sequences 
   const ctxSize = int(values, 'context-size', 8, 1 << 20) ?? contextSize;
   const threads = int(values, 'threads', 0, 1024);
   const gpuLayers = int(values, 'gpu-layers', -1, 100_000);
-  const model = await Model.load(path, gpuLayers === undefined ? {} : { gpuLayers });
+  const model = await Model.load(path, { ...(gpuLayers === undefined ? {} : { gpuLayers }), ...rpcFlags(values) });
   try {
     const context = await model.createContext({
       ...(ctxSize !== undefined ? { contextSize: ctxSize } : {}),
@@ -48,6 +51,20 @@ export async function openModel(values: Values, contextSize?: number, sequences 
     model.dispose();
     throw e;
   }
+}
+
+/** --rpc HOST:PORT[,HOST:PORT...] and --tensor-split A,B,...: Model.load's rpcServers and tensorSplit. */
+export function rpcFlags(values: Values): { rpcServers?: string[]; tensorSplit?: number[] } {
+  const out: { rpcServers?: string[]; tensorSplit?: number[] } = {};
+  if (typeof values.rpc === 'string') out.rpcServers = values.rpc.split(',').map((s, i) => checkEndpoint(`--rpc (entry ${i + 1})`, s.trim()));
+  if (typeof values['tensor-split'] === 'string') {
+    out.tensorSplit = values['tensor-split'].split(',').map((s) => {
+      const x = Number(s.trim());
+      if (s.trim() === '' || !Number.isFinite(x) || x < 0) throw usageError(`--tensor-split: expected comma-separated non-negative numbers, received ${JSON.stringify(values['tensor-split'])}`);
+      return x;
+    });
+  }
+  return out;
 }
 
 export function warn(message: string): void {

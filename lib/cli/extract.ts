@@ -53,7 +53,7 @@ ${sweepUsage('sweep-max-tokens N').replace('--questions FILE          questions,
   --recommend N             without a sweep: blocks to recommend by separation (default 1)
   --coefficient A           the only (raw) coefficient the sweep tries; without a sweep, recorded as is
   --plot FILE.svg           bar chart of the separation per block
-  --context-size N, --threads N, --gpu-layers N
+  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
   --json                    print { out, trait, method, positions, recommendation: { blocks, coefficient?, positions, by, reason? },
                             recommendedBlocks, coefficient, counts, sweep?, blocks: [{ block, gap, pooledSd, separation,
                             positiveMean, negativeMean, vectorNorm, residualNorm }] }

@@ -61,7 +61,7 @@ export const generate: Command = {
   --greedy                  greedy decoding
   --seed S                  sampling seed
   --temperature T, --top-k K, --top-p P
-${STEER_USAGE}${CONDITION_USAGE}  --context-size N, --threads N, --gpu-layers N
+${STEER_USAGE}${CONDITION_USAGE}  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
   --json                    print one JSON object: { text, tokens, stopReason, promptTokens, generatedTokens, tokensPerSecond,
                             steering, positions, condition? }
 `,

@@ -12,6 +12,7 @@ import { capture } from './capture';
 import { chat } from './chat';
 import type { Command } from './command';
 import { demo } from './demo';
+import { rpcServer } from './rpc-server';
 import { extract } from './extract';
 import { generate } from './generate';
 import { inspect } from './inspect';
@@ -19,7 +20,7 @@ import { monitor } from './monitor';
 import { serve } from './serve';
 import { sweep } from './sweep';
 
-const COMMANDS: Command[] = [extract, sweep, calibrate, generate, chat, monitor, inspect, capture, bench, demo, serve];
+const COMMANDS: Command[] = [extract, sweep, calibrate, generate, chat, monitor, inspect, capture, bench, demo, serve, rpcServer];
 
 function version(): string {
   try {

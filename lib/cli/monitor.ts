@@ -61,7 +61,7 @@ ${STEER_USAGE.trimEnd()}
                             the model's own response (generated when absent; --max-tokens, --seed,
                             --temperature apply). Large positive dP: the sample pushes toward the trait
   --format chat|plain       with --dataset: how { "system"?, "user" } prompts become text
-  --context-size N, --threads N, --gpu-layers N
+  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
   --json                    generation: { text, stopReason, steering, vectors: [{ name, file, blocks }],
                               lastPromptProjections: [{ name, block, value }],
                               tokens: [{ id, text, projections: [{ name, block, value }] }] }

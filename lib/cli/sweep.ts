@@ -102,7 +102,7 @@ ${sweepUsage('max-tokens N')}  --out FILE                write the vector with t
                             coefficient, positions); may be --vector itself
   --plot FILE.svg           heat map of the scores
   --answers                 with --json: include every answer
-  --context-size N, --threads N, --gpu-layers N
+  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
   --json                    print { units, symmetric, questions, measure, reference, baseline, settings: [{ blocks,
                             positions, coefficient, score, coherent, up, down }], best, recommendation }
 `,

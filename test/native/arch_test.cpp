@@ -16,6 +16,7 @@
 //   persona_steer_arch_test MODELS_DIR [--table FILE]     (MODELS_DIR from persona_steer_make_models)
 //
 // --table writes the support table of docs/hooks.md (markdown) from this run. Exit 1 on any failure.
+#include "backend_dl.hpp"
 #include "arch_models.hpp"
 #include "steer_test_util.hpp"
 
@@ -374,6 +375,9 @@ int main(int argc, char ** argv) {
     }
     if (!std::getenv("PERSONA_STEER_LOG")) {
         llama_log_set([](ggml_log_level, const char *, void *) {}, nullptr);
+    }
+    if (!load_test_backends()) {
+        return 1;
     }
     llama_backend_init();
 

@@ -7,6 +7,7 @@
 // quantized variants go through llama_model_quantize (the path of llama.cpp's quantize tool), and
 // the written file is reloaded and must give the in-memory model's logits (bit for bit in F32).
 // Skips the work when OUT_DIR/models.json already comes from the same specs. Exit 0 on success.
+#include "backend_dl.hpp"
 #include "arch_models.hpp"
 
 #include "ggml-backend.h"
@@ -312,6 +313,9 @@ int main(int argc, char ** argv) {
         return 2;
     }
     fs::create_directories(dir);
+    if (!load_test_backends()) {
+        return 1;
+    }
     llama_backend_init();
 
     std::vector<std::string> entries;

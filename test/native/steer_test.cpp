@@ -7,6 +7,7 @@
 //   env STEER_TEST_GPU_LAYERS=n                 offload n layers (default 0: CPU)
 //
 // Prints one "ok"/"not ok" line per check; exits 1 on any failure, 77 if the model is missing.
+#include "backend_dl.hpp"
 #include "steer_test_plan.hpp"
 #include "steer_test_util.hpp"
 
@@ -264,7 +265,9 @@ void test_clamp(fixture & f) {
     const auto want = run_story(e, ref, f.prompt, f.cont);
     const auto have = run_story(e, ctx, f.prompt, f.cont);
     const double d = max_abs_diff(have, want);
-    check(d <= tf32(1e-4, 0.5), fmt("clamp: logits equal the cb_eval double reference, max diff %.3g (effect %.3g)", d, max_abs_diff(have, f.baseline)));
+    // Downstream of float-vs-double clamping: the amplified bound, as for add+clamp below (measured
+    // 4.8e-6 with the AVX2 CPU kernels, 2.2e-4 with the AVX-512 ones of the zen4 variant).
+    check(d <= tf32(LOGIT_TOL_AMPLIFIED, 0.5), fmt("clamp: logits equal the cb_eval double reference, max diff %.3g (effect %.3g)", d, max_abs_diff(have, f.baseline)));
 
     // addition and clamps together: the clamps see the post-addition h
     p.add = random_vec(E, (float) (0.5*f.rms[L]), 99);
@@ -811,6 +814,9 @@ int main(int argc, char ** argv) {
             fputs(text, stderr);
         }
     }, nullptr);
+    if (!load_test_backends()) {
+        return 1;
+    }
     llama_backend_init();
 
     fixture f;

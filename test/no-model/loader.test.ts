@@ -28,3 +28,20 @@ t.test('a corrupt addon file is reported with ERR_NATIVE_LOAD naming the file an
   fs.writeFileSync(bogus, 'not a shared object');
   t.throws(() => loadAddon([bogus]), { code: 'ERR_NATIVE_LOAD', message: new RegExp(`${bogus.replace(/[.]/g, '\\.')} \\(.*(invalid ELF|too short|not a|header).*\\)`) });
 });
+
+t.test('an addon folder whose CPU backend libraries are missing is refused with ERR_NATIVE_LOAD naming the reason', { skip: process.platform === 'linux' ? false : 'copies the Linux build' }, async (t) => {
+  const built = path.join(__dirname, '..', '..', 'build', 'Release');
+  const files = fs.existsSync(built) ? fs.readdirSync(built) : [];
+  if (!files.some((f) => /ggml-cpu/.test(f))) { t.fail(`${built} is not a dynamically loaded build`); return; }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-loader-nocpu-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const f of files.filter((n) => /\.(node|so)$/.test(n) && !/ggml-cpu/.test(n))) fs.copyFileSync(path.join(built, f), path.join(dir, f));
+  // In a child: a loaded addon stays loaded for the process.
+  const code = `const { loadAddon } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist', 'native.js'))});
+    const a = loadAddon([${JSON.stringify(path.join(dir, 'persona_steer.node'))}]);`;
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, PERSONA_STEER_BACKEND_DIR: '' } });
+  t.not(r.status, 0);
+  t.match(r.stderr, /ERR_NATIVE_LOAD/);
+  t.match(r.stderr, /no CPU backend library in .* loads on this CPU/);
+});
