@@ -9,6 +9,8 @@ export interface NativeModelInfo {
   architecture: string;
   name: string;
   description: string;
+  /** Loaded with `vocabOnly`: tokenizer only; the shape fields below are 0. */
+  vocabOnly: boolean;
   blockCount: number;
   embeddingSize: number;
   vocabularySize: number;
@@ -24,11 +26,15 @@ export interface NativeModelInfo {
   eosToken: number;
   eotToken: number;
   addBos: boolean;
+  /** The most bytes of text one token stands for (special tokens included); 0 without a vocabulary. */
+  maxTokenBytes: number;
 }
 
 export interface NativeModel {
   info(): NativeModelInfo;
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
+  /** On a libuv worker thread; maxTokens <= 0: no limit, otherwise ERR_CONTEXT_OVERFLOW beyond it (checked from the length first). */
+  tokenizeAsync(text: string, addSpecial: boolean, parseSpecial: boolean, maxTokens: number): Promise<Int32Array>;
   detokenize(tokens: Int32Array, removeSpecial: boolean, unparseSpecial: boolean): string;
   tokenToPiece(token: number, special: boolean): Uint8Array;
   applyChatTemplate(messages: { role: string; content: string }[], addAssistant: boolean, template: string | null): string;

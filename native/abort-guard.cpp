@@ -1,0 +1,43 @@
+#include "abort-guard.h"
+
+#include "ggml.h"
+
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+
+namespace ps {
+
+namespace {
+
+thread_local int t_depth = 0;
+
+// "../vendor/llama.cpp/src/llama-model.cpp:1226: GGML_ASSERT(...) failed" -> "src/llama-model.cpp:1226: ..."
+std::string tidy(const char * message) {
+    std::string m = message ? message : "ggml_abort";
+    for (const char * root : {"llama.cpp/", "llama.cpp\\"}) {
+        const size_t colon = m.find(": ");
+        const size_t at = m.rfind(root, colon);
+        if (at != std::string::npos && colon != std::string::npos) return m.substr(at + std::strlen(root));
+    }
+    return m;
+}
+
+void on_abort(const char * message) {
+    if (t_depth > 0) throw LlamaAbort(tidy(message));
+    // Unguarded: what ggml does without a handler (it aborts once this returns).
+    std::fprintf(stderr, "%s\n", message ? message : "ggml_abort");
+    std::fflush(stderr);
+}
+
+}  // namespace
+
+AbortGuard::AbortGuard() { t_depth++; }
+AbortGuard::~AbortGuard() { t_depth--; }
+
+void install_abort_handler() {
+    static std::once_flag once;
+    std::call_once(once, [] { ggml_set_abort_callback(on_abort); });
+}
+
+}  // namespace ps
