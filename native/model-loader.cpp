@@ -6,6 +6,7 @@
 #include "errors.h"
 #include "model-file.h"
 #include "model-preflight.h"
+#include "model-trial.h"
 #include "model.h"
 
 #include <algorithm>
@@ -110,6 +111,7 @@ llama_model * load_checked(LoadJob * job, std::string & error) {
         model = pre.split ? llama_model_load_from_file(job->path.c_str(), job->params)
                           : llama_model_load_from_file_ptr(file.fp, job->params);
         if (model) why = probe_vocab(model);
+        if (model && why.empty() && !job->params.vocab_only) why = trial_decode(model);
         if (model && why.empty()) job->max_piece_bytes = max_piece_bytes(model);
     } catch (const std::exception & e) {
         // An assertion outside llama.cpp's own try block (it catches those inside).
