@@ -17,6 +17,7 @@ namespace {
 constexpr int64_t kMaxLayers = 512;
 constexpr int64_t kMaxExperts = 1024;
 constexpr size_t kTensorAlignment = 32;
+constexpr size_t kMaxTrieTokenBytes = 1024;
 
 struct Meta {
     const gguf_context * ctx;
@@ -145,14 +146,22 @@ std::string check_values(const Meta & m) {
 }
 
 // llama.cpp asserts that every token string is distinct (empty strings get a unique placeholder).
+// The RWKV and T5 (UGM) tokenizers put every token string in a trie built and freed by recursion,
+// one level per byte: a long token string overflows the thread's stack (512 KiB on macOS).
 std::string check_vocab(const Meta & m) {
     const int64_t id = m.find("tokenizer.ggml.tokens");
     if (id < 0 || gguf_get_kv_type(m.ctx, id) != GGUF_TYPE_ARRAY || gguf_get_arr_type(m.ctx, id) != GGUF_TYPE_STRING) return "";
     const size_t n = gguf_get_arr_n(m.ctx, id);
+    const std::string tokenizer = m.str("tokenizer.ggml.model").value_or("");
+    const bool trie = tokenizer == "rwkv" || tokenizer == "t5";
     std::unordered_map<std::string, size_t> seen;
     seen.reserve(n);
     for (size_t i = 0; i < n; i++) {
         std::string s = gguf_get_arr_str(m.ctx, id, i);
+        if (trie && s.size() > kMaxTrieTokenBytes) {
+            return "tokenizer.ggml.tokens[" + num((int64_t) i) + "] is " + num((int64_t) s.size()) + " bytes; the " + tokenizer +
+                   " tokenizer of llama.cpp takes token strings of at most " + num((int64_t) kMaxTrieTokenBytes);
+        }
         if (s.empty()) continue;
         auto [it, fresh] = seen.emplace(std::move(s), i);
         if (!fresh) {
