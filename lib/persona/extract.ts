@@ -13,7 +13,6 @@ import { checkBlocks, checkFunction, checkKeys, checkNumber, checkObject, checkO
 import { PersonaVector } from '../vector/persona-vector';
 import type { PersonaVectorMetadata } from '../vector/vector-metadata';
 import { VectorMean, meanDifference, norm, pcaVector, separation, type Separation } from './extraction-math';
-import { modelFileHash } from './model-hash';
 import { checkFormat, sampleTokens, type PromptFormat } from './prompt-format';
 import { measureResidualNorms } from './residual-norms';
 import { checkPairs, generateResponses, judgePairs, type Judge, type ResponseGeneration, type ResponsePair } from './responses';
@@ -272,7 +271,7 @@ export async function extractPersonaVector(context: Context, input: TraitSpec | 
     method: positions === 'response' ? method : `${method}/${positions}`,
     ...(description !== undefined ? { description } : {}),
     modelHint: info.architecture,
-    source: { architecture: info.architecture, nLayer: info.blockCount, nEmbd: d, hash: await modelFileHash(info.path) },
+    source: { architecture: info.architecture, nLayer: info.blockCount, nEmbd: d, hash: info.fileHash },
     residualNorms,
     recommendedBlocks,
     coefficient,
