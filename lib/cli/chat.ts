@@ -77,6 +77,9 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
   --context-size N, --threads N, --gpu-layers N
   --json                    one JSON object per line: { type: "reply", user, text, tokens, stopReason, steering },
                             { type: "steering", steering }, { type: "reset" }, { type: "error", code, message }
+
+  Ctrl-C (or SIGINT) during a reply stops the reply and the chat goes on; a second Ctrl-C, or one
+  while no reply is running, ends the chat with exit status 130.
 `,
   async run(argv, { signal }) {
     const { values } = parse('chat', argv, {
@@ -104,7 +107,24 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
       let messages: ChatMessage[] = system !== undefined ? [{ role: 'system', content: system }] : [];
       let transcript = '';
       const interactive = process.stdin.isTTY === true && !json;
-      const rl = readline.createInterface({ input: process.stdin, terminal: interactive });
+      // In a terminal readline echoes what is typed and shows the prompt: it needs the output stream.
+      const rl = readline.createInterface({ input: process.stdin, output: interactive ? process.stdout : undefined, terminal: interactive });
+      // Ctrl-C: main.ts aborts `signal` on the first SIGINT and exits with 130 on the second. The
+      // first stops the reply in progress, if any, and the chat goes on; otherwise it ends the chat.
+      // In a terminal readline reads Ctrl-C as a key (raw mode): it becomes the same SIGINT.
+      let reply: AbortController | null = null;
+      let interrupted = false;
+      const onInterrupt = () => {
+        if (reply) {
+          reply.abort();
+          if (interactive) process.stderr.write('\n(reply stopped; Ctrl-C again to quit)\n');
+          return;
+        }
+        interrupted = true;
+        rl.close();
+      };
+      signal.addEventListener('abort', onInterrupt, { once: true });
+      rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'));
       const say = (text: string) => { if (!json) process.stdout.write(text); };
       const showSteering = () => {
         if (json) printJson({ type: 'steering', steering: describeSpecs(specs) });
@@ -112,7 +132,7 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
       };
       if (interactive) { say('type /help for commands\n'); rl.setPrompt('> '); rl.prompt(); }
       for await (const raw of rl) {
-        if (signal.aborted) break;
+        if (interrupted) break;
         const line = raw.trim();
         if (line === '') { if (interactive) rl.prompt(); continue; }
         try {
@@ -136,9 +156,15 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
             let prompt: string | { messages: ChatMessage[] };
             if (format === 'chat') prompt = { messages: [...messages, { role: 'user', content: line }] };
             else prompt = transcript === '' ? line : `${transcript}\n${line}`;
-            const stream = s.context.generate(prompt, { ...sampling, signal });
-            if (!json) for await (const ev of stream) say(ev.text);
-            const r = await stream.result;
+            reply = new AbortController();
+            const stream = s.context.generate(prompt, { ...sampling, signal: reply.signal });
+            let r;
+            try {
+              if (!json) for await (const ev of stream) say(ev.text);
+              r = await stream.result;
+            } finally {
+              reply = null;
+            }
             say('\n');
             if (format === 'chat') messages = [...messages, { role: 'user', content: line }, { role: 'assistant', content: r.text }];
             else transcript = `${prompt as string}${r.text}`;
@@ -150,10 +176,11 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
           process.stderr.write(`persona-steer chat: ${e.code}: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
           if (json) printJson({ type: 'error', code: e.code, message: e.message });
         }
-        if (interactive) rl.prompt();
+        if (interactive && !interrupted) rl.prompt();
       }
       rl.close();
-      return 0;
+      signal.removeEventListener('abort', onInterrupt);
+      return interrupted ? 130 : 0;
     } finally {
       await s.close();
     }
