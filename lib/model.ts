@@ -65,11 +65,14 @@ export class Model {
   /** @internal */
   readonly native: NativeModel;
   readonly info: Readonly<ModelInfo>;
+  /** @internal Blocks were offloaded to a GPU: contexts allocate device memory (checked by llama.cpp). */
+  readonly onGpu: boolean;
   #disposed = false;
 
-  private constructor(nativeModel: NativeModel, path: string, fileHash: string) {
+  private constructor(nativeModel: NativeModel, path: string, fileHash: string, onGpu: boolean) {
     this.native = nativeModel;
     this.info = Object.freeze({ ...call(() => nativeModel.info()), path, fileHash });
+    this.onGpu = onGpu;
   }
 
   /** Loads a GGUF model on a native thread. */
@@ -114,7 +117,7 @@ export class Model {
       nativeModel.dispose();
       throw progressError.error;
     }
-    return new Model(nativeModel, path, fileHash);
+    return new Model(nativeModel, path, fileHash, gpuLayers !== 0 && call(() => native().systemInfo()).supportsGpuOffload);
   }
 
   get disposed(): boolean {
