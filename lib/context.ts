@@ -3,6 +3,7 @@
 // native steps (captureMean, projectionMeans, a generation with its monitor) run whole, one at a
 // time: a later call never lands between their steps. Steering plans apply from the next decoded
 // token, also during a running generation.
+import { checkContextMemory } from './context-memory';
 import { ErrorCodes, PersonaSteerError, invalidArg } from './errors';
 import { GenerationStream, splitRows, type CapturedRows, type GenerationResult, type TokenEvent } from './generation-stream';
 import { buildMonitor, type MonitorEntry } from './monitor';
@@ -152,6 +153,7 @@ export class Context {
     const threads = optInt('options.threads', o.threads, 0, 1024, 0);
     const sequences = optInt('options.sequences', o.sequences, 1, 256, 1);
     const flashAttention = optBool('options.flashAttention', o.flashAttention, false);
+    checkContextMemory(model.info, { contextSize, batchSize, sequences, flashAttention }, model.onGpu);
     const nm = model.live();
     const nc = await callAsync(native().createContext(nm, { contextSize, batchSize, threads, sequences, flashAttention }));
     return new Context(model, nc);
