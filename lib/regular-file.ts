@@ -187,6 +187,11 @@ function writeTarget(path: string, opts: WriteOptions): string {
   return target;
 }
 
+/** The writers' check alone, to fail before long work whose result could not be written. */
+export function checkWritable(path: string, opts: WriteOptions): void {
+  writeTarget(path, opts);
+}
+
 function tempNameFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }

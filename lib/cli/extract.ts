@@ -6,7 +6,7 @@ import { writeControlVector } from '../vector/control-vector-file';
 import { blocksFlag, bool, choice, int, num, parse, required, str, usageError } from './args';
 import { COMMON_FLAGS, MODEL_FLAGS, checkModelBlocks, openModel, printJson } from './common';
 import type { Command } from './command';
-import { loadJudge, readJson, writeText } from './files';
+import { checkOutput, loadJudge, readJson, writeText } from './files';
 import { progressBar } from './progress';
 import { barChart } from './svg';
 
@@ -85,6 +85,8 @@ export const extract: Command = {
     const judgeFile = str(values, 'judge');
     if (judgeFile !== undefined) options.judge = await loadJudge(judgeFile);
     const plot = str(values, 'plot');
+    // Extraction takes minutes: refuse an output that cannot be written before it starts.
+    for (const f of [out, plot]) if (f !== undefined) checkOutput(f);
     const json = bool(values, 'json');
     const input = specFile !== undefined ? await readTraitSpec(specFile) : (readJson(pairsFile!) as ExtractionSamples);
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorCodes, PersonaSteerError } from '../errors';
 import type { Judge } from '../persona/responses';
-import { checkRegularFileSync, readRegularFileSync, writeRegularFileSync } from '../regular-file';
+import { checkRegularFileSync, checkWritable, readRegularFileSync, writeRegularFileSync } from '../regular-file';
 
 /** Largest JSON / JSON-lines input (--pairs, --dataset): refused before reading, never half-read. */
 export const MAX_INPUT_BYTES = 256 * 1024 * 1024;
@@ -70,6 +70,11 @@ export async function loadJudge(file: string): Promise<Judge> {
       : typeof (d as Record<string, unknown> | undefined)?.judge === 'function' ? (d as Record<string, unknown>).judge : undefined;
   if (typeof fn !== 'function') throw badFile(file, 'the judge module must export a function (default export or `judge`)');
   return fn as Judge;
+}
+
+/** Fails now, before long work, when `file` is something writeText / writeControlVector would refuse. */
+export function checkOutput(file: string): void {
+  checkWritable(file, { error: fileError });
 }
 
 /** Writes an output file (a plot, a report): atomically, replacing only a regular file. */
