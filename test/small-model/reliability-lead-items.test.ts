@@ -1,4 +1,5 @@
 import t from 'tap';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Model, PersonaSteerError, type Context } from '../../lib/index';
 import { CONTEXT_OPTION_KEYS } from '../../lib/context';
 import { toNativePlan } from '../../lib/steering';
@@ -105,4 +106,14 @@ t.test('evaluate with keepMemory refuses a pos0 that is not the sequence\'s next
 t.test('more than 4096 monitored directions are refused at the call, naming options.monitor', { todo: `${LEAD}: lib/monitor.ts leaves the 4096 limit to the addon, whose message names its internal monitor.nDirs` }, async (t) => {
   const mon = Array.from({ length: 4097 }, (_, i) => ({ name: `m${i}`, vector: new Float32Array(E).fill(0.1), blocks: [1] }));
   t.throws(() => ctx.generate('Once', { maxTokens: 1, monitor: mon }), { code: 'ERR_INVALID_ARG', message: /^options\.monitor must .*4096/ });
+});
+
+t.test('a 10 MB text prompt is refused with ERR_CONTEXT_OVERFLOW without stalling the event loop', { todo: `${LEAD}: Context.tokens tokenizes text on the JavaScript thread before any size check; use model.tokenizeAsync(text, { maxTokens: contextSize })` }, async (t) => {
+  const text = 'Once upon a time, there was a little girl named Lily. '.repeat(200_000).slice(0, 10_000_000);
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const err = await ctx.complete(text, { maxTokens: 1 }).then(() => null, (e: unknown) => e);
+  delay.disable();
+  t.equal((err as PersonaSteerError)?.code, 'ERR_CONTEXT_OVERFLOW');
+  t.ok(delay.max / 1e6 < 500, `longest event-loop stall ${(delay.max / 1e6).toFixed(0)} ms`);
 });
