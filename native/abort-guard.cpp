@@ -11,6 +11,7 @@ namespace ps {
 namespace {
 
 thread_local int t_depth = 0;
+thread_local std::string t_last_abort;
 
 // "../vendor/llama.cpp/src/llama-model.cpp:1226: GGML_ASSERT(...) failed" -> "src/llama-model.cpp:1226: ..."
 std::string tidy(const char * message) {
@@ -24,7 +25,10 @@ std::string tidy(const char * message) {
 }
 
 void on_abort(const char * message) {
-    if (t_depth > 0) throw LlamaAbort(tidy(message));
+    if (t_depth > 0) {
+        t_last_abort = tidy(message);
+        throw LlamaAbort(t_last_abort);
+    }
     // Unguarded: what ggml does without a handler (it aborts once this returns).
     std::fprintf(stderr, "%s\n", message ? message : "ggml_abort");
     std::fflush(stderr);
@@ -34,6 +38,12 @@ void on_abort(const char * message) {
 
 AbortGuard::AbortGuard() { t_depth++; }
 AbortGuard::~AbortGuard() { t_depth--; }
+
+std::string AbortGuard::take_last_abort() {
+    std::string out;
+    out.swap(t_last_abort);
+    return out;
+}
 
 void install_abort_handler() {
     static std::once_flag once;

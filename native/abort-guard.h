@@ -20,6 +20,10 @@ public:
     ~AbortGuard();
     AbortGuard(const AbortGuard &) = delete;
     AbortGuard & operator=(const AbortGuard &) = delete;
+
+    // The message of the last assertion turned into an exception on this thread, cleared by the
+    // call: llama.cpp catches exceptions in some places (context creation) and only returns null.
+    static std::string take_last_abort();
 };
 
 // Installs the handler (process-wide; once). Called with the backend.

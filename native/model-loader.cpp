@@ -118,9 +118,14 @@ llama_model * load_checked(LoadJob * job, std::string & error) {
         why = e.what();
     }
     if (model && why.empty()) return model;
-    if (model) llama_model_free(model);
     std::string reason = take_llama_error_reason();
-    error = why.empty() ? reason : reason.empty() ? why : reason + "; " + why;
+    if (model) {
+        // Loaded, then failed the probe or the trial decode: that failure is the reason.
+        llama_model_free(model);
+        error = why;
+    } else {
+        error = reason.empty() ? why : why.empty() ? reason : reason + "; " + why;
+    }
     return nullptr;
 }
 

@@ -1,6 +1,9 @@
 #include "model-trial.h"
 
+#include "abort-guard.h"
+
 #include <memory>
+#include <string>
 #include <stdexcept>
 
 namespace ps {
@@ -21,9 +24,15 @@ std::string trial_decode(llama_model * model) {
     p.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
     std::unique_ptr<llama_context, void (*)(llama_context *)> ctx(nullptr, llama_free);
     try {
+        AbortGuard::take_last_abort();
         ctx.reset(llama_init_from_model(model, p));
-        // No context (memory, an unsupported setting): createContext will say so as a typed error.
-        if (!ctx) return "";
+        if (!ctx) {
+            // llama.cpp catches what context creation throws, an assertion made an exception included.
+            const std::string why = AbortGuard::take_last_abort();
+            if (!why.empty()) return "creating a context fails: " + why;
+            // No context for another reason (memory, a setting): createContext will say so as a typed error.
+            return "";
+        }
         const llama_vocab * vocab = llama_model_get_vocab(model);
         const int32_t n_vocab = llama_vocab_n_tokens(vocab);
         llama_token tok = llama_vocab_bos(vocab);

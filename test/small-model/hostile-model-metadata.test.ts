@@ -39,6 +39,11 @@ const cases: Case[] = [
     setKv(m, 'general.architecture', T.string, latin1('paddleocr'));
     for (const kv of m.kvs) if (kv.key.toString('latin1').startsWith('llama.')) kv.key = latin1(`paddleocr.${kv.key.toString('latin1').slice(6)}`);
   }, reason: /the first decode fails: ggml\/src\/ggml-cpu\/ops\.cpp:\d+: GGML_ASSERT\(sections\[0\] > 0/ },
+  { name: 'an architecture whose graph asserts while a context is created', edit: (m) => {
+    setKv(m, 'general.architecture', T.string, latin1('xverse'));
+    for (const kv of m.kvs) if (kv.key.toString('latin1').startsWith('llama.')) kv.key = latin1(`xverse.${kv.key.toString('latin1').slice(6)}`);
+    setKv(m, 'xverse.rope.dimension_count', T.u32, 16);
+  }, reason: /creating a context fails: src\/models\/xverse\.cpp:\d+: GGML_ASSERT\(n_embd_head == n_rot\) failed/ },
   { name: 'the RWKV tokenizer on a vocabulary without single bytes', edit: (m) => setKv(m, 'tokenizer.ggml.model', T.string, latin1('rwkv')), loads: true },
   { name: 'a 70,000-byte token for the RWKV tokenizer', edit: (m) => { setKv(m, 'tokenizer.ggml.model', T.string, latin1('rwkv')); (tokens(m).value as Buffer[])[12] = Buffer.alloc(70_000, 0x61); }, reason: /tokenizer\.ggml\.tokens\[12\] is 70000 bytes; the rwkv tokenizer of llama\.cpp takes token strings of at most 1024/ },
   // Refused by llama.cpp itself: its reason, not "failed to load model", reaches the message.
