@@ -8,14 +8,25 @@ import { openRegularFile } from './regular-file';
 
 const SPAN = 1 << 20;
 
+// Read in small pieces: a megabyte-sized buffer per hash (per Model.load) makes the allocator keep
+// that memory after it is freed.
+const CHUNK = 64 * 1024;
+
 /** The hash of a file already open for reading (see modelFileHash). */
 export async function hashOpenFile(handle: FileHandle, size: number): Promise<string> {
   const n = Math.min(size, SPAN);
-  const head = Buffer.alloc(n);
-  const tail = Buffer.alloc(n);
-  await handle.read(head, 0, n, 0);
-  await handle.read(tail, 0, n, size - n);
-  return `sha256-ends:${createHash('sha256').update(`${size}\n`).update(head).update(tail).digest('hex')}`;
+  const hash = createHash('sha256').update(`${size}\n`);
+  const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, n)));
+  for (const start of [0, size - n]) {
+    for (let done = 0; done < n;) {
+      const want = Math.min(buf.length, n - done);
+      const { bytesRead } = await handle.read(buf, 0, want, start + done);
+      if (bytesRead === 0) throw new Error(`the file ended at byte ${start + done} of ${size} while it was hashed`);
+      hash.update(buf.subarray(0, bytesRead));
+      done += bytesRead;
+    }
+  }
+  return `sha256-ends:${hash.digest('hex')}`;
 }
 
 /**

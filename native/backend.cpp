@@ -2,6 +2,7 @@
 
 #include "abort-guard.h"
 #include "llama.h"
+#include "malloc-tuning.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -72,6 +73,7 @@ void backend_acquire() {
     if (g_users++ == 0) {
         llama_log_set(log_filter, nullptr);
         install_abort_handler();
+        pin_mmap_threshold();
         llama_backend_init();
     }
 }
