@@ -16,6 +16,7 @@
 
 namespace ps {
 
+#ifndef _WIN32
 namespace {
 std::string kind_of(unsigned mode) {
     if (S_ISDIR(mode)) return "a directory";
@@ -34,6 +35,7 @@ std::string kind_of(unsigned mode) {
     return "not a regular file";
 }
 }  // namespace
+#endif
 
 std::string open_model_file(const std::string & path, ModelFile & out) {
 #ifdef _WIN32

@@ -2,7 +2,9 @@
 
 #include "gguf.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <memory>
 #include <optional>
