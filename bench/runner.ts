@@ -22,9 +22,10 @@ import { benchCase as scalingBlocks } from './cases/scaling-blocks';
 import { benchCase as scalingEmbd } from './cases/scaling-embd';
 import { benchCase as scalingContext } from './cases/scaling-context';
 import { benchCase as extractionMemory } from './cases/extraction-memory';
+import { benchCase as batched } from './cases/batched';
 
 export const CASES: BenchCase[] = [decodeAdd, decodeClampMonitor, capturePrompt, nodeLlamaCpp, llamaBench, extraction,
-  scalingDirections, scalingBlocks, scalingEmbd, scalingContext, extractionMemory];
+  scalingDirections, scalingBlocks, scalingEmbd, scalingContext, extractionMemory, batched];
 
 const HELP = `usage: npm run bench -- [options]
 

@@ -15,6 +15,7 @@ export interface ContextShape {
 }
 
 export interface ContextSizes {
+  /** Cells per sequence (the cache holds contextSize x sequences). */
   contextSize: number;
   batchSize: number;
   sequences: number;
@@ -38,12 +39,16 @@ const CELL_PAD = 256;
 // reserves for the bundled models (6 to 7), with room for wider feed-forward layers.
 const ACTIVATION_FLOATS_PER_EMBD = 16;
 
+function cellsOf(sizes: ContextSizes): number {
+  return Math.ceil((sizes.contextSize * sizes.sequences) / CELL_PAD) * CELL_PAD;
+}
+
 /**
  * Bytes a context will take besides the model's weights (CPU buffers; no flash attention: the
  * attention scores of a whole batch against the whole cache are one F32 tensor per head).
  */
 export function estimateContextMemory(shape: ContextShape, sizes: ContextSizes): ContextMemory {
-  const cells = Math.ceil(sizes.contextSize / CELL_PAD) * CELL_PAD;
+  const cells = cellsOf(sizes);
   const heads = Math.max(1, shape.headCount);
   const headDim = shape.embeddingSize / heads;
   const kvDim = headDim * Math.max(1, shape.headCountKv);
@@ -81,9 +86,10 @@ export function checkContextMemory(shape: ContextShape, sizes: ContextSizes, onG
   if (onGpu) return;
   const m = estimateContextMemory(shape, sizes);
   if (m.total <= available) return;
-  const scores = sizes.flashAttention ? '' : ` (attention scores: ${sizes.batchSize} x ${Math.ceil(sizes.contextSize / CELL_PAD) * CELL_PAD} x ${shape.headCount} heads x 4 bytes)`;
+  const scores = sizes.flashAttention ? '' : ` (attention scores: ${sizes.batchSize} x ${cellsOf(sizes)} x ${shape.headCount} heads x 4 bytes)`;
+  const seqs = sizes.sequences > 1 ? ` x ${sizes.sequences} sequences` : '';
   throw new PersonaSteerError(ErrorCodes.CONTEXT_CREATE,
-    `a context of ${sizes.contextSize} tokens with batchSize ${sizes.batchSize} needs about ${gib(m.total)} ` +
+    `a context of ${sizes.contextSize} tokens${seqs} with batchSize ${sizes.batchSize} needs about ${gib(m.total)} ` +
     `(KV cache ${gib(m.kvCache)}, compute buffers ${gib(m.compute)}${scores}), more than the ${gib(available)} of memory available; ` +
     `use a smaller batchSize or contextSize${sizes.flashAttention ? '' : ', or flashAttention: true'}`);
 }

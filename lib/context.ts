@@ -1,28 +1,35 @@
-// Context: an inference context over a Model. Every operation runs on the context's own native
-// thread, in call order (overlapping calls queue up; none is refused). Operations made of several
-// native steps (captureMean, projectionMeans, a generation with its monitor) run whole, one at a
-// time: a later call never lands between their steps. Steering plans apply from the next decoded
-// token, also during a running generation.
+// Context: an inference context over a Model, with one or more sequences. Every call runs on a
+// sequence of its own: with `sequences: 1` calls run one after another in call order; with more,
+// up to that many run at once, and their generations advance together in one llama_decode per
+// step (continuous batching). Each call's steering plan, monitor and captures belong to that call
+// and take effect when it starts running; calls without `steer` take the context's default plan
+// (setSteering) as it is when they start.
+import { createHash } from 'node:crypto';
 import { checkContextMemory } from './context-memory';
 import { ErrorCodes, PersonaSteerError, invalidArg } from './errors';
 import { GenerationStream, splitRows, type CapturedRows, type GenerationResult, type TokenEvent } from './generation-stream';
-import { buildMonitor, type MonitorEntry } from './monitor';
-import { call, callAsync, native, type NativeContext, type NativeContextStats, type NativeGenerateSummary, type NativeSampling } from './native';
+import { buildMonitor, type MonitorEntry, type MonitorLayout } from './monitor';
+import {
+  call, callAsync, native, type NativeContext, type NativeContextStats, type NativeEvaluateRequest, type NativeGenerateJob,
+  type NativeGenerateSummary, type NativePlan, type NativeSampling,
+} from './native';
 import type { ChatMessage, Model } from './model';
 import { checkMessages, toTokenArray } from './model';
+import { SequencePool } from './sequence-pool';
 import { toNativeOp, toNativePlan, type SteeringPlan, type SteerOp, type VectorInput } from './steering';
 import {
-  checkBlocks, checkInt, checkKeys, checkNumber, checkObject, checkOneOf, checkSignal, checkString, optBool, optInt, optNumber,
+  checkBlocks, checkInt, checkKeys, checkObject, checkOneOf, checkSignal, checkString, optBool, optInt, optNumber,
 } from './validate';
 
 export interface ContextOptions {
-  /** Tokens the context holds (default min(2048, the model's training context)). */
+  /** Tokens each sequence holds (default min(2048, the model's training context)); the context
+   * holds sequences * contextSize. */
   contextSize?: number;
   /** Tokens per llama_decode call (default 512, at most contextSize). */
   batchSize?: number;
   /** CPU threads (default: all cores). */
   threads?: number;
-  /** Parallel sequences (default 1). */
+  /** Sequences (default 1): how many calls run at once, decoded together. */
   sequences?: number;
   /** Flash attention (default false). */
   flashAttention?: boolean;
@@ -30,6 +37,12 @@ export interface ContextOptions {
 
 /** A prompt: text (tokenized with the model's special tokens), token ids, or chat messages. */
 export type PromptInput = string | ArrayLike<number> | { messages: ChatMessage[] };
+
+/**
+ * A call's steering: a plan (or a bare array of ops) for this call only; `false`, `null` or `[]`
+ * for none; omitted, the context's default (setSteering) as it is when the call starts.
+ */
+export type SteerOption = SteeringPlan | SteerOp[] | false | null;
 
 export interface SamplingOptions {
   /** Greedy decoding (also when temperature is 0). */
@@ -52,8 +65,8 @@ export interface GenerateOptions extends SamplingOptions {
   stopAtEog?: boolean;
   /** Stops generation before the next token; the result has stopReason 'abort'. */
   signal?: AbortSignal;
-  /** Sets the context's steering plan before generating (as setSteering; it stays in effect). */
-  steer?: SteeringPlan | SteerOp[] | null;
+  /** This call's steering plan (see SteerOption); it ends with the call. */
+  steer?: SteerOption;
   /** Projections to read back with every token. */
   monitor?: MonitorEntry[];
   /** Block outputs to capture for every decoded position. */
@@ -61,6 +74,8 @@ export interface GenerateOptions extends SamplingOptions {
 }
 
 export interface CaptureOptions {
+  /** This call's steering (default: the context's default plan). */
+  steer?: SteerOption;
   /** Blocks to read (default 'all'). */
   blocks?: number[] | number | 'all';
   /** Which tokens: every one, the last one, or a mask with one boolean per token. */
@@ -114,25 +129,57 @@ export const CONTEXT_OPTION_KEYS = {
   createContext: ['contextSize', 'batchSize', 'threads', 'sequences', 'flashAttention'],
   generate: ['greedy', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed',
     'maxTokens', 'stop', 'stopAtEog', 'signal', 'steer', 'monitor', 'capture'],
-  capture: ['blocks', 'positions', 'reduce'],
-  captureMean: ['blocks', 'signal'],
-  projectionMeans: ['signal'],
-  logits: ['all'],
-  evaluate: ['keepMemory', 'captureBlocks'],
+  capture: ['steer', 'blocks', 'positions', 'reduce'],
+  captureMean: ['steer', 'blocks', 'signal'],
+  projectionMeans: ['steer', 'signal'],
+  logits: ['steer', 'all'],
+  evaluate: ['steer', 'keepMemory', 'captureBlocks'],
   setLlamaControlVector: ['scale', 'blocks'],
 } as const;
+
+/** A validated call plan: a native plan, null (unsteered) or undefined (the default at start). */
+type CallPlan = NativePlan | null | undefined;
+
+/** @internal What a generation needs, validated at the call. */
+interface GenerationRequest {
+  tokens: Int32Array;
+  maxTokens: number;
+  sampling: NativeSampling;
+  stopAtEog: boolean;
+  stops: string[];
+  signal?: AbortSignal;
+  steer: CallPlan;
+  layout: MonitorLayout | null;
+  captureRows?: Int32Array;
+}
+
+/** @internal How a generation runs on a sequence: which id, what the cells already hold. */
+interface GenerationRun {
+  seq: number;
+  nKeep: number;
+  retain: boolean;
+  plan: NativePlan | null;
+  /** Called once when the generation ends (summary null: it failed or never ran), with every token it emitted. */
+  done(summary: NativeGenerateSummary | null, emitted: readonly number[]): void;
+}
 
 export class Context {
   readonly model: Model;
   /** @internal */
   readonly native: NativeContext;
+  /** Tokens each sequence holds. */
   readonly contextSize: number;
   readonly batchSize: number;
   readonly threads: number;
+  /** Sequences: how many calls run at once. */
+  readonly sequences: number;
   #disposed = false;
   #disposing: Promise<void> | null = null;
-  /** Settles when every operation called so far has finished. */
-  #tail: Promise<void> = Promise.resolve();
+  #default: NativePlan | null = null;
+  /** @internal */
+  readonly pool: SequencePool;
+  /** @internal Sequence objects by id, told when a one-shot call borrows their cells. */
+  readonly owners = new Map<number, { invalidate(): void }>();
 
   private constructor(model: Model, nativeContext: NativeContext) {
     this.model = model;
@@ -141,6 +188,9 @@ export class Context {
     this.contextSize = info.contextSize;
     this.batchSize = info.batchSize;
     this.threads = info.threads;
+    this.sequences = info.sequences;
+    this.pool = new SequencePool(this.sequences);
+    this.pool.onLend = (id) => this.owners.get(id)?.invalidate();
   }
 
   /** @internal */
@@ -149,9 +199,10 @@ export class Context {
     checkKeys('options', o, CONTEXT_OPTION_KEYS.createContext);
     const train = model.info.trainingContextSize > 0 ? model.info.trainingContextSize : 2048;
     const contextSize = optInt('options.contextSize', o.contextSize, 8, 1 << 20, Math.min(2048, train));
-    const batchSize = optInt('options.batchSize', o.batchSize, 1, contextSize, Math.min(512, contextSize));
+    const sequences = optInt('options.sequences', o.sequences, 1, 64, 1);
+    // a batch can carry every sequence's tokens, but never more than the cells there are
+    const batchSize = optInt('options.batchSize', o.batchSize, 1, contextSize * sequences, Math.min(512, contextSize * sequences));
     const threads = optInt('options.threads', o.threads, 0, 1024, 0);
-    const sequences = optInt('options.sequences', o.sequences, 1, 256, 1);
     const flashAttention = optBool('options.flashAttention', o.flashAttention, false);
     checkContextMemory(model.info, { contextSize, batchSize, sequences, flashAttention }, model.onGpu);
     const nm = model.live();
@@ -163,21 +214,8 @@ export class Context {
     return this.#disposed;
   }
 
-  /** Runs `task` once every operation called before it has finished (call order, one at a time). */
-  #serial<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(task);
-    this.#tail = run.then(() => undefined, () => undefined);
-    return run;
-  }
-
-  /** As #serial for an operation that returns a handle before it ends; the next waits for handle.promise. */
-  #serialJob<J extends { promise: Promise<unknown> }>(start: () => Promise<J>): Promise<J> {
-    const run = this.#tail.then(start);
-    this.#tail = run.then((j) => j.promise.then(() => undefined, () => undefined), () => undefined);
-    return run;
-  }
-
-  #live(): NativeContext {
+  /** @internal */
+  live(): NativeContext {
     if (this.#disposed) throw new PersonaSteerError(ErrorCodes.DISPOSED, 'the context was disposed');
     return this.native;
   }
@@ -198,22 +236,51 @@ export class Context {
     if (ids.length === 0) throw invalidArg(name, 'a prompt of at least one token', prompt);
     if (ids.length > this.contextSize) {
       throw new PersonaSteerError(ErrorCodes.CONTEXT_OVERFLOW,
-        `${name} has ${ids.length} tokens but the context holds ${this.contextSize}; create the context with a larger contextSize`);
+        `${name} has ${ids.length} tokens but the context holds ${this.contextSize} per sequence; create the context with a larger contextSize`);
     }
     return ids;
   }
 
-  /** Replaces the steering plan (null removes it). Takes effect from the next decoded token. */
-  setSteering(plan: SteeringPlan | SteerOp[] | null): void {
-    const nc = this.#live();
+  /** @internal Validates a call's `steer` option: a native plan, null (unsteered) or undefined (inherit). */
+  planOption(value: unknown, name = 'options.steer'): CallPlan {
+    if (value === undefined) return undefined;
+    if (value === false || value === null) return null;
     const info = this.model.info;
-    const p = plan === null ? null : toNativePlan(plan, info.embeddingSize, info.blockCount);
-    call(() => nc.setSteering(p));
+    const plan = toNativePlan(value as SteeringPlan, info.embeddingSize, info.blockCount, name);
+    if (plan.ops.length === 0) return null;
+    // The addon's compiler also refuses what only shows when the ops are summed (float32 overflow).
+    call(() => native().compilePlan(plan, info.embeddingSize, info.blockCount));
+    return plan;
   }
 
-  /** Streams tokens; iterate it, or await `.result`. */
-  generate(prompt: PromptInput, options: GenerateOptions = {}): GenerationStream {
-    const nc = this.#live();
+  /** @internal The plan a call runs with, resolved when it starts. */
+  resolvePlan(plan: CallPlan): NativePlan | null {
+    return plan === undefined ? this.#default : plan;
+  }
+
+  /**
+   * Sets the default plan of later calls that pass no `steer` (null removes it). Calls already
+   * running keep their own plan; to change a running generation's, use `stream.setSteering`.
+   */
+  setSteering(plan: SteeringPlan | SteerOp[] | null): void {
+    this.live();
+    if (plan === undefined) throw invalidArg('plan', 'a steering plan, an array of ops, or null', plan);
+    const p = plan === null ? null : this.planOption(plan, 'plan') ?? null;
+    if (p) {
+      const blocks = Int32Array.from(new Set(p.ops.flatMap((op) => Array.from(op.blocks))));
+      call(() => this.native.requireHooked(blocks, 'setSteering'));
+    }
+    this.#default = p;
+  }
+
+  /** Claims a sequence for a conversation: its cells stay between calls (see Sequence). */
+  createSequence(): Sequence {
+    this.live();
+    return new Sequence(this, this.pool.claim());
+  }
+
+  /** @internal Validates generate() options against this context. */
+  generationRequest(prompt: PromptInput, options: GenerateOptions): GenerationRequest {
     const o = checkObject('options', options);
     checkKeys('options', o, CONTEXT_OPTION_KEYS.generate);
     const tokens = this.tokens(prompt);
@@ -234,22 +301,44 @@ export class Context {
       checkKeys('options.capture', c, ['blocks']);
       captureRows = Int32Array.from(checkBlocks('options.capture.blocks', c.blocks, info.blockCount));
     }
-    const steer = o.steer === undefined || o.steer === null ? o.steer
-      : toNativePlan(o.steer as SteeringPlan, info.embeddingSize, info.blockCount, 'options.steer');
-    if (steer !== undefined) call(() => nc.setSteering(steer));
+    const steer = this.planOption(o.steer);
+    return { tokens, maxTokens, sampling, stopAtEog, stops, signal, steer, layout, captureRows };
+  }
 
-    const stream = new GenerationStream(stops, layout, info.embeddingSize, (onToken, aborted) => this.#serialJob(async () => {
+  /** @internal Starts a generation once `acquire` gives it a sequence. */
+  startGeneration(req: GenerationRequest, acquire: () => Promise<GenerationRun>): GenerationStream {
+    const nc = this.live();
+    const info = this.model.info;
+    const stream = new GenerationStream(req.stops, req.layout, info.embeddingSize, async (onToken, aborted) => {
       // Aborted, or disposed, before its turn: it ends as a stopped generation, with no native work.
-      const stopped = () => this.#disposed || aborted();
-      if (stopped()) return { promise: Promise.resolve(abortedSummary(tokens.length)), abort: () => undefined };
-      await callAsync(() => nc.setMonitor(layout ? layout.native : null));
-      if (stopped()) return { promise: Promise.resolve(abortedSummary(tokens.length)), abort: () => undefined };
-      const job = call(() => nc.generate({
-        tokens, maxTokens, sampling, stopAtEog, capture: captureRows ? { rows: captureRows } : undefined,
-      }, onToken));
-      return { promise: callAsync(job.promise), abort: job.abort };
-    }));
-    if (signal) {
+      const stopped = { promise: Promise.resolve(abortedSummary(req.tokens.length)), abort: () => undefined, setSteering: () => undefined };
+      let run: GenerationRun;
+      try {
+        run = await acquire();
+      } catch (err) {
+        if (err instanceof PersonaSteerError && err.code === ErrorCodes.DISPOSED) return stopped;
+        throw err;
+      }
+      if (this.#disposed || aborted()) {
+        run.done(null, []);
+        return stopped;
+      }
+      let job: NativeGenerateJob;
+      try {
+        job = call(() => nc.generate({
+          seq: run.seq, tokens: req.tokens, nKeep: run.nKeep, retain: run.retain, maxTokens: req.maxTokens,
+          sampling: req.sampling, stopAtEog: req.stopAtEog, steer: run.plan, monitor: req.layout ? req.layout.native : null,
+          capture: req.captureRows ? { rows: req.captureRows } : undefined,
+        }, onToken));
+      } catch (err) {
+        run.done(null, []);
+        throw err;
+      }
+      const promise = callAsync(job.promise).then((s) => { run.done(s, stream.emittedTokens); return s; }, (err) => { run.done(null, []); throw err; });
+      return { promise, abort: job.abort, setSteering: job.setSteering };
+    }, (plan) => (plan === null ? null : this.planOption(plan, 'plan') ?? null));
+    if (req.signal) {
+      const signal = req.signal;
       if (signal.aborted) stream.abort();
       else {
         const onAbort = () => stream.abort();
@@ -260,18 +349,43 @@ export class Context {
     return stream;
   }
 
+  /** Streams tokens; iterate it, or await `.result`. Runs on a free sequence. */
+  generate(prompt: PromptInput, options: GenerateOptions = {}): GenerationStream {
+    this.live();
+    const req = this.generationRequest(prompt, options);
+    return this.startGeneration(req, async () => {
+      const seq = await this.pool.acquire();
+      return { seq, nKeep: 0, retain: false, plan: this.resolvePlan(req.steer), done: () => this.pool.release(seq) };
+    });
+  }
+
   /** Generates and returns the whole result (same tokens as streaming with the same options). */
   async complete(prompt: PromptInput, options: GenerateOptions = {}): Promise<GenerationResult> {
     return this.generate(prompt, options).result;
   }
 
+  /** Runs `task` with a sequence of its own (one-shot). */
+  async #withSequence<T>(task: (seq: number) => Promise<T>): Promise<T> {
+    const seq = await this.pool.acquire();
+    try {
+      return await task(seq);
+    } finally {
+      this.pool.release(seq);
+    }
+  }
+
+  #evaluate(req: NativeEvaluateRequest) {
+    return callAsync(() => this.live().evaluate(req));
+  }
+
   /** Reads block outputs (after steering) for a prompt. */
   async capture(prompt: PromptInput, options: CaptureOptions = {}): Promise<CaptureResult> {
-    const nc = this.#live();
+    this.live();
     const o = checkObject('options', options);
     checkKeys('options', o, CONTEXT_OPTION_KEYS.capture);
     const info = this.model.info;
     const tokens = this.tokens(prompt);
+    const steer = this.planOption(o.steer);
     const blocks = checkBlocks('options.blocks', o.blocks ?? 'all', info.blockCount);
     const reduce = checkOneOf('options.reduce', o.reduce, ['none', 'mean'] as const, 'none');
     const n = tokens.length;
@@ -283,31 +397,29 @@ export class Context {
     // The last block's output only has rows for tokens that produce logits.
     const lastBlock = blocks.includes(info.blockCount - 1);
     const logits = Uint8Array.from(mask, (m, i) => (lastBlock ? (m ? 1 : 0) : (i === n - 1 ? 1 : 0)));
-    if (reduce === 'mean') {
-      const ranges = maskToRanges(mask);
-      const sums = await this.#serial(async () => {
-        await callAsync(() => nc.evaluate({
-          sequences: [{ seq: 0, pos0: 0, tokens, logits }], clear: true, logits: 'none',
-          capture: { reduce: Int32Array.from(blocks), resetReduce: true, ranges: { seq: new Int32Array(ranges.length), p0: Int32Array.from(ranges, (r) => r[0]), p1: Int32Array.from(ranges, (r) => r[1]) } },
-        }));
-        return callAsync(() => nc.readReduction(Int32Array.from(blocks)));
+    return this.#withSequence(async (seq) => {
+      const plan = this.resolvePlan(steer);
+      if (reduce === 'mean') {
+        const ranges = maskToRanges(mask);
+        const r = await this.#evaluate({
+          sequences: [{ seq, pos0: 0, tokens, logits }], clear: true, logits: 'none', steer: plan,
+          capture: { reduce: Int32Array.from(blocks), ranges: { seq: new Int32Array(ranges.length).fill(seq), p0: Int32Array.from(ranges, (x) => x[0]), p1: Int32Array.from(ranges, (x) => x[1]) } },
+        });
+        return { tokens, blocks: [], means: r.reductions.map((s) => ({ block: s.block, count: s.count, mean: meanOf(s.sum, s.count, info.embeddingSize) })) };
+      }
+      const r = await this.#evaluate({ sequences: [{ seq, pos0: 0, tokens, logits }], clear: true, logits: 'none', steer: plan, capture: { rows: Int32Array.from(blocks) } });
+      const out = r.captures.map((c) => {
+        const rows = splitRows(c, info.embeddingSize);
+        const keep = Array.from(rows.positions, (p) => p >= 0 && p < n && mask[p]);
+        return {
+          block: rows.block,
+          rows: rows.rows.filter((_, i) => keep[i]),
+          positions: rows.positions.filter((_, i) => keep[i]),
+          sequences: rows.sequences.filter((_, i) => keep[i]),
+        };
       });
-      return { tokens, blocks: [], means: sums.map((s) => ({ block: s.block, count: s.count, mean: meanOf(s.sum, s.count, info.embeddingSize) })) };
-    }
-    const r = await this.#serial(() => callAsync(() => nc.evaluate({
-      sequences: [{ seq: 0, pos0: 0, tokens, logits }], clear: true, logits: 'none', capture: { rows: Int32Array.from(blocks) },
-    })));
-    const out = r.captures.map((c) => {
-      const rows = splitRows(c, info.embeddingSize);
-      const keep = Array.from(rows.positions, (p) => p >= 0 && p < n && mask[p]);
-      return {
-        block: rows.block,
-        rows: rows.rows.filter((_, i) => keep[i]),
-        positions: rows.positions.filter((_, i) => keep[i]),
-        sequences: rows.sequences.filter((_, i) => keep[i]),
-      };
+      return { tokens, blocks: out, means: [] };
     });
-    return { tokens, blocks: out, means: [] };
   }
 
   /** Validates { tokens, start, end } items (start < end <= tokens.length). */
@@ -325,43 +437,52 @@ export class Context {
 
   /**
    * Mean of block outputs over the positions [start, end) of many samples, summed inside the
-   * graph: memory stays O(blocks x n_embd) however many samples there are.
+   * graph: memory stays O(blocks x n_embd) however many samples there are. Unsteered unless
+   * `options.steer` is given.
    */
-  async captureMean(items: MeanItem[], options: { blocks?: number[] | number | 'all'; signal?: AbortSignal } = {}): Promise<{ block: number; mean: Float32Array; count: number }[]> {
-    const nc = this.#live();
+  async captureMean(items: MeanItem[], options: { steer?: SteerOption; blocks?: number[] | number | 'all'; signal?: AbortSignal } = {}): Promise<{ block: number; mean: Float32Array; count: number }[]> {
+    this.live();
     const o = checkObject('options', options);
     checkKeys('options', o, CONTEXT_OPTION_KEYS.captureMean);
     const info = this.model.info;
     const blocks = checkBlocks('options.blocks', o.blocks ?? 'all', info.blockCount);
     const signal = checkSignal('options.signal', o.signal);
+    const plan = this.planOption(o.steer) ?? null;
     const prepared = this.#meanItems(items);
     const lastBlock = blocks.includes(info.blockCount - 1);
-    const sums = await this.#serial(async () => {
-      let first = true;
+    const E = info.embeddingSize;
+    const sums = blocks.map(() => new Float64Array(E));
+    const counts = blocks.map(() => 0);
+    await this.#withSequence(async (seq) => {
       for (const it of prepared) {
         if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'captureMean was aborted');
         const logits = outputsFor(it, lastBlock);
-        await callAsync(() => nc.evaluate({
-          sequences: [{ seq: 0, pos0: 0, tokens: it.tokens, logits }], clear: true, logits: 'none',
-          capture: { reduce: Int32Array.from(blocks), resetReduce: first, ranges: { seq: new Int32Array(1), p0: Int32Array.of(it.start), p1: Int32Array.of(it.end) } },
-        }));
-        first = false;
+        const r = await this.#evaluate({
+          sequences: [{ seq, pos0: 0, tokens: it.tokens, logits }], clear: true, logits: 'none', steer: plan,
+          capture: { reduce: Int32Array.from(blocks), ranges: { seq: Int32Array.of(seq), p0: Int32Array.of(it.start), p1: Int32Array.of(it.end) } },
+        });
+        for (const red of r.reductions) {
+          const bi = blocks.indexOf(red.block);
+          if (bi < 0 || !red.sum) continue;
+          for (let k = 0; k < E; k++) sums[bi][k] += red.sum[k];
+          counts[bi] += red.count;
+        }
       }
-      return callAsync(() => nc.readReduction(Int32Array.from(blocks)));
     });
-    return sums.map((s) => ({ block: s.block, count: s.count, mean: meanOf(s.sum, s.count, info.embeddingSize) }));
+    return blocks.map((block, bi) => ({ block, count: counts[bi], mean: meanOf(sums[bi], counts[bi], E) }));
   }
 
   /**
    * Per item, the mean projection of block outputs on monitored directions over [start, end).
    * Only the projections come back from the graph (a few floats per token), so memory stays
-   * O(items x directions x blocks).
+   * O(items x directions x blocks). Unsteered unless `options.steer` is given.
    */
-  async projectionMeans(items: MeanItem[], monitor: MonitorEntry[], options: { signal?: AbortSignal } = {}): Promise<{ name: string; block: number; values: Float64Array }[]> {
-    const nc = this.#live();
+  async projectionMeans(items: MeanItem[], monitor: MonitorEntry[], options: { steer?: SteerOption; signal?: AbortSignal } = {}): Promise<{ name: string; block: number; values: Float64Array }[]> {
+    this.live();
     const o = checkObject('options', options);
     checkKeys('options', o, CONTEXT_OPTION_KEYS.projectionMeans);
     const signal = checkSignal('options.signal', o.signal);
+    const plan = this.planOption(o.steer) ?? null;
     const info = this.model.info;
     const layout = buildMonitor(monitor, info.embeddingSize, info.blockCount, 'monitor');
     if (!layout) throw invalidArg('monitor', 'a non-empty array of { name, vector, blocks? }', monitor);
@@ -369,54 +490,53 @@ export class Context {
     const lastBlock = layout.blocks.includes(info.blockCount - 1);
     const out = layout.slots.map((s) => ({ name: s.name, block: s.block, values: new Float64Array(prepared.length) }));
     const nDirs = layout.native.nDirs;
-    await this.#serial(async () => {
-      await callAsync(() => nc.setMonitor(layout.native));
-      try {
-        for (let i = 0; i < prepared.length; i++) {
-          if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'projectionMeans was aborted');
-          const it = prepared[i];
-          const logits = outputsFor(it, lastBlock);
-          const r = await callAsync(() => nc.evaluate({ sequences: [{ seq: 0, pos0: 0, tokens: it.tokens, logits }], clear: true, logits: 'none' }));
-          layout.slots.forEach((slot, si) => {
-            const bi = layout.blocks.indexOf(slot.block);
-            const rows = r.monitor.find((m) => m.block === slot.block);
-            if (!rows) return;
-            let sum = 0;
-            let n = 0;
-            rows.pos.forEach((p, k) => {
-              if (p >= it.start && p < it.end) { sum += rows.rows[k * nDirs + (slot.offset - bi * nDirs)]; n++; }
-            });
-            out[si].values[i] = n > 0 ? sum / n : NaN;
+    await this.#withSequence(async (seq) => {
+      for (let i = 0; i < prepared.length; i++) {
+        if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'projectionMeans was aborted');
+        const it = prepared[i];
+        const logits = outputsFor(it, lastBlock);
+        const r = await this.#evaluate({ sequences: [{ seq, pos0: 0, tokens: it.tokens, logits }], clear: true, logits: 'none', steer: plan, monitor: layout.native });
+        layout.slots.forEach((slot, si) => {
+          const bi = layout.blocks.indexOf(slot.block);
+          const rows = r.monitor.find((m) => m.block === slot.block);
+          if (!rows) return;
+          let sum = 0;
+          let n = 0;
+          rows.pos.forEach((p, k) => {
+            if (p >= it.start && p < it.end) { sum += rows.rows[k * nDirs + (slot.offset - bi * nDirs)]; n++; }
           });
-        }
-      } finally {
-        // No monitor is left behind, also after an abort (a disposed context needs no reset).
-        if (!this.#disposed) await callAsync(() => nc.setMonitor(null));
+          out[si].values[i] = n > 0 ? sum / n : NaN;
+        });
       }
     });
     return out;
   }
 
   /** Decodes a prompt and returns logits (of the last token, or of every token with { all: true }). */
-  async logits(prompt: PromptInput, options: { all?: boolean } = {}): Promise<LogitsResult> {
-    const nc = this.#live();
+  async logits(prompt: PromptInput, options: { steer?: SteerOption; all?: boolean } = {}): Promise<LogitsResult> {
+    this.live();
     const o = checkObject('options', options);
     checkKeys('options', o, CONTEXT_OPTION_KEYS.logits);
     const all = optBool('options.all', o.all, false);
+    const steer = this.planOption(o.steer);
     const tokens = this.tokens(prompt);
-    const r = await this.#serial(() => callAsync(() => nc.evaluate({ sequences: [{ seq: 0, pos0: 0, tokens }], clear: true, logits: all ? 'all' : 'last' })));
+    const r = await this.#withSequence((seq) => this.#evaluate({
+      sequences: [{ seq, pos0: 0, tokens }], clear: true, logits: all ? 'all' : 'last', steer: this.resolvePlan(steer),
+    }));
     return { tokens, logits: r.logits, outputs: r.outputs };
   }
 
   /**
    * Low level: decodes several sequences in one batch (they must fit in batchSize to share a
-   * llama_decode call), optionally keeping what the context already holds.
+   * llama_decode call), on the sequence ids they name (each below `sequences`); without
+   * keepMemory it first removes those sequences' cells. Waits until no other call uses the ids.
    */
-  async evaluate(sequences: EvaluateSequence[], options: { keepMemory?: boolean; captureBlocks?: number[] | number | 'all' } = {}): Promise<EvaluateResult> {
-    const nc = this.#live();
+  async evaluate(sequences: EvaluateSequence[], options: { steer?: SteerOption; keepMemory?: boolean; captureBlocks?: number[] | number | 'all' } = {}): Promise<EvaluateResult> {
+    this.live();
     const o = checkObject('options', options);
     checkKeys('options', o, CONTEXT_OPTION_KEYS.evaluate);
     const keep = optBool('options.keepMemory', o.keepMemory, false);
+    const steer = this.planOption(o.steer);
     const info = this.model.info;
     const capture = o.captureBlocks === undefined ? undefined : Int32Array.from(checkBlocks('options.captureBlocks', o.captureBlocks, info.blockCount));
     if (!Array.isArray(sequences) || sequences.length === 0) throw invalidArg('sequences', 'a non-empty array of { tokens, seq?, pos0?, logits? }', sequences);
@@ -424,7 +544,7 @@ export class Context {
       const so = checkObject(`sequences[${i}]`, s, false);
       checkKeys(`sequences[${i}]`, so, ['tokens', 'seq', 'pos0', 'logits']);
       const tokens = toTokenArray(`sequences[${i}].tokens`, so.tokens, info.vocabularySize, false);
-      const seq = optInt(`sequences[${i}].seq`, so.seq, 0, 255, 0);
+      const seq = optInt(`sequences[${i}].seq`, so.seq, 0, this.sequences - 1, 0);
       const pos0 = optInt(`sequences[${i}].pos0`, so.pos0, 0, this.contextSize - 1, 0);
       if (pos0 + tokens.length > this.contextSize) {
         throw new PersonaSteerError(ErrorCodes.CONTEXT_OVERFLOW, `sequences[${i}] ends at position ${pos0 + tokens.length}, beyond the context size ${this.contextSize}`);
@@ -433,21 +553,30 @@ export class Context {
       const logits = Uint8Array.from(tokens, (_, k) => (which === 'all' || (which === 'last' && k === tokens.length - 1) ? 1 : 0));
       return { seq, pos0, tokens, logits };
     });
-    const r = await this.#serial(() => callAsync(() => nc.evaluate({ sequences: seqs, clear: !keep, logits: 'last', capture: capture ? { rows: capture } : undefined })));
-    const nv = info.vocabularySize;
-    const logits = Array.from({ length: r.outputs }, (_, i) => r.logits.slice(i * nv, (i + 1) * nv));
-    return { logits, captures: r.captures.map((c) => splitRows(c, info.embeddingSize)) };
+    const ids = [...new Set(seqs.map((s) => s.seq))].sort((a, b) => a - b);
+    const held: number[] = [];
+    try {
+      for (const id of ids) held.push(await this.pool.acquireId(id));
+      for (const id of ids) this.owners.get(id)?.invalidate();
+      const r = await this.#evaluate({ sequences: seqs, clear: !keep, logits: 'last', steer: this.resolvePlan(steer), capture: capture ? { rows: capture } : undefined });
+      const nv = info.vocabularySize;
+      const logits = Array.from({ length: r.outputs }, (_, i) => r.logits.slice(i * nv, (i + 1) * nv));
+      return { logits, captures: r.captures.map((c) => splitRows(c, info.embeddingSize)) };
+    } finally {
+      for (const id of held) this.pool.release(id);
+    }
   }
 
   /**
-   * llama.cpp's own control vector (llama_set_adapter_cvec): adds scale * v at the given blocks.
-   * Block 0 is not possible there; every call rebuilds the graph. null removes it.
+   * llama.cpp's own control vector (llama_set_adapter_cvec): adds scale * v at the given blocks,
+   * for every sequence and every later call. Block 0 is not possible there; every call rebuilds the
+   * graph. null removes it.
    */
   async setLlamaControlVector(vector: VectorInput | null, options: { scale?: number; blocks?: number[] | number | 'all' } = {}): Promise<void> {
-    const nc = this.#live();
+    const nc = this.live();
     const o = checkObject('options', options);
     checkKeys('options', o, CONTEXT_OPTION_KEYS.setLlamaControlVector);
-    if (vector === null) return this.#serial(() => callAsync(() => nc.setControlVector(null, 0, 0)));
+    if (vector === null) return callAsync(() => nc.setControlVector(null, 0, 0));
     const info = this.model.info;
     const op = toNativeOp('vector', { kind: 'add', vector, scale: o.scale, blocks: o.blocks }, info.embeddingSize, info.blockCount,
       { vector: 'vector', blocks: 'options.blocks', scale: 'options.scale' });
@@ -456,22 +585,146 @@ export class Context {
     op.blocks.forEach((b, i) => {
       for (let k = 0; k < info.embeddingSize; k++) data[b * info.embeddingSize + k] = op.scale! * op.vectors[i * info.embeddingSize + k];
     });
-    return this.#serial(() => callAsync(() => nc.setControlVector(data, op.blocks[0], op.blocks[op.blocks.length - 1])));
+    return callAsync(() => nc.setControlVector(data, op.blocks[0], op.blocks[op.blocks.length - 1]));
   }
 
-  /** Counters: graph builds through the steering hook (value changes never add one), reused graphs. */
+  /**
+   * Counters: graph builds through the steering hook (value changes never add one), hook
+   * reconfigurations, llama_decode calls made by generations (one per step for all running
+   * generations together), llama.cpp's evaluations and reused graphs.
+   */
   async stats(): Promise<NativeContextStats> {
-    const nc = this.#live();
-    return this.#serial(() => callAsync(() => nc.stats()));
+    const nc = this.live();
+    return callAsync(() => nc.stats());
   }
 
-  /** Waits for queued work (a running generation stops at its next token), then frees the context. */
+  /** Ends running generations at their next token (stop reason 'abort'), waits for queued work, then frees the context. */
   dispose(): Promise<void> {
     if (this.#disposing) return this.#disposing;
     this.#disposed = true;
+    this.pool.close(new PersonaSteerError(ErrorCodes.DISPOSED, 'the context was disposed'));
     this.#disposing = callAsync(this.native.dispose());
     return this.#disposing;
   }
+}
+
+/** A stable key of a plan's content: cells computed under one plan are reused only under the same. */
+export function planKey(plan: NativePlan | null): string {
+  if (!plan) return 'none';
+  const h = createHash('sha1');
+  h.update(plan.positions);
+  for (const op of plan.ops) {
+    h.update(`|${op.kind}|${op.scale ?? ''}|${op.min ?? ''}|${op.max ?? ''}|`);
+    h.update(Buffer.from(op.blocks.buffer, op.blocks.byteOffset, op.blocks.byteLength));
+    h.update(Buffer.from(op.vectors.buffer, op.vectors.byteOffset, op.vectors.byteLength));
+  }
+  return h.digest('hex');
+}
+
+/**
+ * A conversation on one sequence of a context (Context.createSequence). Its cells stay between
+ * calls: each call evaluates only the tokens after the longest common prefix of its prompt and
+ * what the sequence holds, when the earlier tokens were computed under the same plan. Calls on one
+ * Sequence run one after another; calls on different Sequences of a context run together.
+ */
+export class Sequence {
+  readonly context: Context;
+  /** The sequence id (llama.cpp's seq_id). */
+  readonly id: number;
+  #tokens = new Int32Array(0);
+  #planKey = 'none';
+  #disposed = false;
+
+  /** @internal */
+  constructor(context: Context, id: number) {
+    this.context = context;
+    this.id = id;
+    context.owners.set(id, { invalidate: () => { this.#tokens = new Int32Array(0); } });
+  }
+
+  /** The tokens the sequence's cells hold (prompt and generated tokens of earlier calls). */
+  get tokens(): Int32Array {
+    return this.#tokens.slice();
+  }
+
+  get disposed(): boolean {
+    return this.#disposed || this.context.disposed;
+  }
+
+  #live(): void {
+    if (this.#disposed) throw new PersonaSteerError(ErrorCodes.DISPOSED, 'the sequence was disposed');
+    this.context.live();
+  }
+
+  /** As Context.generate, on this sequence, reusing its cells for the common prefix. */
+  generate(prompt: PromptInput, options: GenerateOptions = {}): GenerationStream {
+    this.#live();
+    const ctx = this.context;
+    const req = ctx.generationRequest(prompt, options);
+    return ctx.startGeneration(req, async () => {
+      await ctx.pool.acquireId(this.id);
+      const plan = ctx.resolvePlan(req.steer);
+      const key = planKey(plan);
+      const nKeep = key === this.#planKey ? commonPrefix(this.#tokens, req.tokens) : 0;
+      return {
+        seq: this.id, nKeep, retain: true, plan,
+        done: (s, emitted) => {
+          if (s) {
+            const all = new Int32Array(req.tokens.length + emitted.length);
+            all.set(req.tokens);
+            all.set(emitted, req.tokens.length);
+            this.#tokens = all.slice(0, s.pastTokens);
+            this.#planKey = key;
+          } else {
+            this.#tokens = new Int32Array(0);
+          }
+          ctx.pool.release(this.id);
+        },
+      };
+    });
+  }
+
+  /** generate(...).result. */
+  async complete(prompt: PromptInput, options: GenerateOptions = {}): Promise<GenerationResult> {
+    return this.generate(prompt, options).result;
+  }
+
+  /** Frees the sequence's cells (the next call evaluates its whole prompt). */
+  async clear(): Promise<void> {
+    this.#live();
+    const ctx = this.context;
+    await ctx.pool.acquireId(this.id);
+    try {
+      await callAsync(() => ctx.live().clearSequence(this.id));
+      this.#tokens = new Int32Array(0);
+    } finally {
+      ctx.pool.release(this.id);
+    }
+  }
+
+  /** Frees the cells and gives the sequence id back to the context. */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    const ctx = this.context;
+    ctx.owners.delete(this.id);
+    if (ctx.disposed) return;
+    await ctx.pool.acquireId(this.id).then(async () => {
+      try {
+        await callAsync(() => ctx.live().clearSequence(this.id));
+      } finally {
+        ctx.pool.release(this.id);
+        ctx.pool.unclaim(this.id);
+      }
+    }, () => undefined);
+  }
+}
+
+function commonPrefix(a: Int32Array, b: Int32Array): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
 }
 
 function readSampling(o: Record<string, unknown>): NativeSampling {
@@ -488,7 +741,10 @@ function readSampling(o: Record<string, unknown>): NativeSampling {
 }
 
 function abortedSummary(promptTokens: number): NativeGenerateSummary {
-  return { stopReason: 'abort', promptTokens, generatedTokens: 0, promptMs: 0, generateMs: 0, captures: [], promptMonitor: [], graphBuilds: 0 };
+  return {
+    stopReason: 'abort', promptTokens, cachedTokens: 0, generatedTokens: 0, pastTokens: 0, promptMs: 0, generateMs: 0,
+    captures: [], promptMonitor: [], graphBuilds: 0,
+  };
 }
 
 /**
@@ -510,7 +766,7 @@ function maskToRanges(mask: boolean[]): [number, number][] {
   return out;
 }
 
-function meanOf(sum: Float32Array | null, count: number, nEmbd: number): Float32Array {
+function meanOf(sum: Float64Array | null, count: number, nEmbd: number): Float32Array {
   const out = new Float32Array(nEmbd);
   if (!sum || count === 0) return out;
   for (let i = 0; i < nEmbd; i++) out[i] = sum[i] / count;

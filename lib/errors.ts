@@ -26,6 +26,8 @@ export const ErrorCodes = {
   BAD_SPEC: 'ERR_BAD_SPEC',
   /** The context is busy with another operation that cannot be queued. */
   BUSY: 'ERR_BUSY',
+  /** Every sequence of the context is held by a Sequence object. */
+  NO_SEQUENCE: 'ERR_NO_SEQUENCE',
   /** The native addon could not be loaded. */
   NATIVE_LOAD: 'ERR_NATIVE_LOAD',
   /** The model has no chat template, or it could not be applied. */

@@ -1,7 +1,8 @@
 // The stream a generation returns: an async iterator of token events, a promise of the whole
 // result, and abort(). Stop strings are matched here: text that could still become a stop string
 // is held back, so what is streamed never has to be taken back.
-import type { NativeGenerateSummary, NativeRows } from './native';
+import type { NativeGenerateSummary, NativePlan, NativeRows } from './native';
+import type { SteeringPlan, SteerOp } from './steering';
 import { readProjections, type MonitorLayout, type Projection } from './monitor';
 
 export interface TokenEvent {
@@ -28,6 +29,8 @@ export interface GenerationResult {
   tokens: number[];
   stopReason: StopReason;
   promptTokens: number;
+  /** Prompt tokens reused from the sequence's cells instead of evaluated (Sequence calls). */
+  cachedTokens: number;
   generatedTokens: number;
   promptMs: number;
   generateMs: number;
@@ -54,6 +57,10 @@ export class GenerationStream implements AsyncIterable<TokenEvent> {
   #waiters: ((r: IteratorResult<TokenEvent> | Promise<IteratorResult<TokenEvent>>) => void)[] = [];
   #done = false;
   #nativeAbort: (() => void) | null = null;
+  #nativeSteer: ((plan: NativePlan | null) => void) | null = null;
+  #pendingPlan: { plan: NativePlan | null } | null = null;
+  #toPlan: (plan: SteeringPlan | SteerOp[] | null) => NativePlan | null;
+  #raw: number[] = [];
   #abortRequested = false;
   #stopped: StopReason | null = null;
   #decoder = new TextDecoder('utf-8');
@@ -67,14 +74,18 @@ export class GenerationStream implements AsyncIterable<TokenEvent> {
   /** @internal */
   constructor(stops: string[], private readonly layout: MonitorLayout | null, private readonly nEmbd: number,
     start: (onToken: (t: number, b: Uint8Array, m: Float32Array | null) => void, aborted: () => boolean) =>
-      Promise<{ promise: Promise<NativeGenerateSummary>; abort(): void }>) {
+      Promise<{ promise: Promise<NativeGenerateSummary>; abort(): void; setSteering(plan: NativePlan | null): void }>,
+    toPlan: (plan: SteeringPlan | SteerOp[] | null) => NativePlan | null) {
     this.#stops = stops;
     this.#maxStop = stops.reduce((m, s) => Math.max(m, s.length), 0);
+    this.#toPlan = toPlan;
     this.result = (async () => {
       try {
         // `aborted` lets a start that runs later (queued behind other work) skip the native call.
         const job = await start((t, b, m) => this.#onToken(t, b, m), () => this.#abortRequested || this.#stopped !== null);
         this.#nativeAbort = job.abort;
+        this.#nativeSteer = job.setSteering;
+        if (this.#pendingPlan) job.setSteering(this.#pendingPlan.plan);
         if (this.#abortRequested || this.#stopped) job.abort();
         const summary = await job.promise;
         return this.#finish(summary);
@@ -85,6 +96,21 @@ export class GenerationStream implements AsyncIterable<TokenEvent> {
     })();
     // The result is also delivered through the iterator; an unobserved rejection must not crash.
     this.result.catch(() => undefined);
+  }
+
+  /**
+   * Replaces this generation's steering plan from its next decoded token (null: unsteered from
+   * then on). Validated here; a value-only change uploads values and never rebuilds the graph.
+   */
+  setSteering(plan: SteeringPlan | SteerOp[] | null): void {
+    const p = this.#toPlan(plan);
+    if (this.#nativeSteer) this.#nativeSteer(p);
+    else this.#pendingPlan = { plan: p };
+  }
+
+  /** @internal Every token the native loop emitted, including any after a stop string. */
+  get emittedTokens(): readonly number[] {
+    return this.#raw;
   }
 
   /** Stops generation before the next token; the result resolves with stopReason 'abort'. */
@@ -118,6 +144,7 @@ export class GenerationStream implements AsyncIterable<TokenEvent> {
   }
 
   #onToken(token: number, bytes: Uint8Array, monitor: Float32Array | null): void {
+    this.#raw.push(token);
     if (this.#stopped) return;
     this.#tokens.push(token);
     const projections = this.layout ? readProjections(this.layout, monitor) : [];
@@ -174,6 +201,7 @@ export class GenerationStream implements AsyncIterable<TokenEvent> {
       tokens: this.#tokens,
       stopReason,
       promptTokens: s.promptTokens,
+      cachedTokens: s.cachedTokens,
       generatedTokens: generated,
       promptMs: s.promptMs,
       generateMs: s.generateMs,

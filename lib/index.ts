@@ -2,8 +2,8 @@
 export { PersonaSteerError, ErrorCodes, type ErrorCode } from './errors';
 export { Model, type LoadOptions, type ModelInfo, type ChatMessage, type TokenizeOptions, type TokenizeAsyncOptions } from './model';
 export {
-  Context, type ContextOptions, type PromptInput, type GenerateOptions, type SamplingOptions, type CaptureOptions,
-  type CaptureResult, type MeanItem, type LogitsResult, type EvaluateSequence, type EvaluateResult,
+  Context, Sequence, type ContextOptions, type PromptInput, type GenerateOptions, type SamplingOptions, type CaptureOptions,
+  type CaptureResult, type MeanItem, type LogitsResult, type EvaluateSequence, type EvaluateResult, type SteerOption,
 } from './context';
 export { GenerationStream, type TokenEvent, type GenerationResult, type StopReason, type CapturedRows } from './generation-stream';
 export { add, clamp, ablate, type SteeringPlan, type SteerOp, type AddOp, type ClampOp, type AblateOp, type Positions, type VectorInput, type BlockSpec } from './steering';

@@ -58,12 +58,14 @@ export interface NativeSequence {
 
 export interface NativeEvaluateRequest {
   sequences: NativeSequence[];
+  /** Remove the named sequences' cells first. */
   clear: boolean;
   logits: 'none' | 'last' | 'all';
+  steer?: NativePlan | null;
+  monitor?: NativeMonitor | null;
   capture?: {
     rows?: Int32Array;
     reduce?: Int32Array;
-    resetReduce?: boolean;
     ranges?: { seq: Int32Array; p0: Int32Array; p1: Int32Array };
   };
 }
@@ -73,6 +75,8 @@ export interface NativeEvaluateResult {
   outputs: number;
   captures: NativeRows[];
   monitor: NativeRows[];
+  /** Sums of the masked rows of this call, in double precision, per reduced block. */
+  reductions: { block: number; sum: Float64Array | null; count: number }[];
   graphBuilds: number;
 }
 
@@ -88,22 +92,41 @@ export interface NativeSampling {
 }
 
 export interface NativeGenerateRequest {
+  /** Sequence id the generation runs on. */
+  seq: number;
   tokens: Int32Array;
+  /** Prompt tokens the sequence's cells already hold (computed under the same plan). */
+  nKeep: number;
+  /** Keep the cells afterwards (a Sequence). */
+  retain: boolean;
   maxTokens: number;
   sampling: NativeSampling;
   stopAtEog: boolean;
+  steer: NativePlan | null;
+  monitor: NativeMonitor | null;
   capture?: { rows: Int32Array };
 }
 
 export interface NativeGenerateSummary {
   stopReason: 'eog' | 'max-tokens' | 'abort' | 'context-full';
   promptTokens: number;
+  /** Prompt tokens reused from the sequence's cells (not evaluated). */
+  cachedTokens: number;
   generatedTokens: number;
+  /** Positions the sequence's cells hold at the end. */
+  pastTokens: number;
   promptMs: number;
   generateMs: number;
   captures: NativeRows[];
   promptMonitor: NativeRows[];
   graphBuilds: number;
+}
+
+export interface NativeGenerateJob {
+  promise: Promise<NativeGenerateSummary>;
+  abort(): void;
+  /** Replaces this generation's plan from its next token (null: unsteered). */
+  setSteering(plan: NativePlan | null): void;
 }
 
 export interface NativePlanOp {
@@ -128,27 +151,31 @@ export interface NativeMonitor {
 export interface NativeContextStats {
   graphBuilds: number;
   configures: number;
+  /** llama_decode calls made by generations (one per step, however many generations run). */
+  generationDecodes: number;
   evalCount: number;
   reusedGraphs: number;
 }
 
 export interface NativeContext {
   evaluate(req: NativeEvaluateRequest): Promise<NativeEvaluateResult>;
-  generate(req: NativeGenerateRequest, onToken: (token: number, bytes: Uint8Array, monitor: Float32Array | null) => void):
-    { promise: Promise<NativeGenerateSummary>; abort(): void };
-  clear(): Promise<void>;
-  setSteering(plan: NativePlan | null): void;
-  setMonitor(monitor: NativeMonitor | null): Promise<void>;
-  readReduction(blocks: Int32Array): Promise<{ block: number; sum: Float32Array | null; count: number }[]>;
+  generate(req: NativeGenerateRequest, onToken: (token: number, bytes: Uint8Array, monitor: Float32Array | null) => void): NativeGenerateJob;
+  clearSequence(seq: number): Promise<void>;
   stats(): Promise<NativeContextStats>;
   setControlVector(data: Float32Array | null, ilStart: number, ilEnd: number): Promise<void>;
-  info(): { contextSize: number; batchSize: number; threads: number };
+  info(): { contextSize: number; batchSize: number; threads: number; sequences: number };
+  /** ERR_UNSUPPORTED_ARCH naming `what` and the blocks the hook does not reach. */
+  requireHooked(blocks: Int32Array, what: string): void;
   dispose(): Promise<void>;
 }
 
 export interface NativeCompiledPlan {
-  nUnits: number;
-  blocks: { block: number; usedUnits: number; w: Float32Array; b: Float32Array; u: Float32Array }[];
+  blocks: { block: number; add: Float32Array; clamps: { unit: Float32Array; lo: number; hi: number }[] }[];
+}
+
+export interface NativeSlotLayout {
+  nDirs: number;
+  blocks: { block: number; dirs: Float32Array; slots: { slot: number; c: Float32Array; lo: Float32Array; hi: Float32Array }[] }[];
 }
 
 export interface NativeAddon {
@@ -159,6 +186,7 @@ export interface NativeAddon {
   }): Promise<NativeContext>;
   systemInfo(): { llamaSystemInfo: string; supportsGpuOffload: boolean; supportsMmap: boolean; devices: { name: string; description: string }[] };
   compilePlan(plan: NativePlan, nEmbd: number, nLayer: number): NativeCompiledPlan;
+  layoutSlots(plans: { slot: number; plan: NativePlan }[], nEmbd: number, nLayer: number): NativeSlotLayout;
   /** Stops and frees every context and load of this thread's environment (run at process 'exit'). */
   shutdown(): void;
   llamaCppVersion: string;

@@ -6,7 +6,9 @@
 #include "env-state.h"
 #include "model-loader.h"
 #include "model.h"
+#include "js-rows.h"
 #include "plan-convert.h"
+#include "steer-math/slot-layout.h"
 
 #include "llama.h"
 
@@ -32,30 +34,73 @@ Napi::Value system_info(const Napi::CallbackInfo & info) {
     return o;
 }
 
-// compilePlan(plan, nEmbd, nLayer) → { nUnits, blocks: [{ block, w, b, u }] }: the exact
-// parameters the graph will use, exposed so tests can check them against a TypeScript oracle.
+Napi::Object block_params_js(Napi::Env env, int32_t il, const BlockParams & p) {
+    Napi::Object e = Napi::Object::New(env);
+    e.Set("block", il);
+    e.Set("add", to_f32(env, p.add));
+    Napi::Array clamps = Napi::Array::New(env, p.clamps.size());
+    for (size_t k = 0; k < p.clamps.size(); k++) {
+        Napi::Object c = Napi::Object::New(env);
+        c.Set("unit", to_f32(env, p.clamps[k].unit));
+        c.Set("lo", p.clamps[k].lo);
+        c.Set("hi", p.clamps[k].hi);
+        clamps.Set((uint32_t) k, c);
+    }
+    e.Set("clamps", clamps);
+    return e;
+}
+
+// compilePlan(plan, nEmbd, nLayer) → { blocks: [{ block, add, clamps: [{ unit, lo, hi }] }] }: what
+// the hook will be given, exposed so tests can check it against a TypeScript oracle.
 Napi::Value compile_plan_js(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     const int32_t n_embd = info[1].As<Napi::Number>().Int32Value();
     const int32_t n_layer = info[2].As<Napi::Number>().Int32Value();
     auto plan = read_plan(env, info[0], n_embd, n_layer);
     Napi::Object o = Napi::Object::New(env);
-    o.Set("nUnits", plan->compiled.n_units);
     Napi::Array blocks = Napi::Array::New(env);
     uint32_t i = 0;
-    for (const auto & [il, p] : plan->compiled.blocks) {
-        Napi::Object e = Napi::Object::New(env);
-        e.Set("block", il);
-        e.Set("usedUnits", p.n_units);
-        auto f32 = [&](const std::vector<float> & v) {
-            Napi::Float32Array a = Napi::Float32Array::New(env, v.size());
-            std::copy(v.begin(), v.end(), a.Data());
-            return a;
-        };
-        e.Set("w", f32(p.w));
-        e.Set("b", f32(p.b));
-        e.Set("u", f32(p.u));
-        blocks.Set(i++, e);
+    for (const auto & [il, p] : plan->compiled.blocks) blocks.Set(i++, block_params_js(env, il, p));
+    o.Set("blocks", blocks);
+    return o;
+}
+
+// layoutSlots([{ slot, plan }], nEmbd, nLayer) → { nDirs, blocks: [{ block, dirs, slots: [{ slot, c, lo, hi }] }] }:
+// the shared directions and per-slot values the per-sequence hook gets, for the TypeScript oracle.
+Napi::Value layout_slots_js(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    const int32_t n_embd = info[1].As<Napi::Number>().Int32Value();
+    const int32_t n_layer = info[2].As<Napi::Number>().Int32Value();
+    Napi::Array arr = info[0].As<Napi::Array>();
+    std::vector<std::shared_ptr<const SteerPlan>> keep;
+    std::vector<SlotPlan> plans;
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+        Napi::Object e = arr.Get(i).As<Napi::Object>();
+        keep.push_back(read_plan(env, e.Get("plan"), n_embd, n_layer));
+        plans.push_back({e.Get("slot").As<Napi::Number>().Int32Value(), &keep.back()->compiled});
+    }
+    const int32_t n_dirs = dir_capacity(slot_rows_needed(plans));
+    SlotLayout layout = layout_slots(plans, n_embd, n_dirs);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("nDirs", n_dirs);
+    Napi::Array blocks = Napi::Array::New(env);
+    uint32_t bi = 0;
+    for (const auto & [il, t] : layout.blocks) {
+        Napi::Object b = Napi::Object::New(env);
+        b.Set("block", il);
+        b.Set("dirs", to_f32(env, t.dirs));
+        Napi::Array slots = Napi::Array::New(env);
+        uint32_t si = 0;
+        for (const auto & [slot, v] : t.slots) {
+            Napi::Object so = Napi::Object::New(env);
+            so.Set("slot", slot);
+            so.Set("c", to_f32(env, v.c));
+            so.Set("lo", to_f32(env, v.lo));
+            so.Set("hi", to_f32(env, v.hi));
+            slots.Set(si++, so);
+        }
+        b.Set("slots", slots);
+        blocks.Set(bi++, b);
     }
     o.Set("blocks", blocks);
     return o;
@@ -83,6 +128,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
     exports.Set("createContext", Napi::Function::New(env, ContextWrap::create, "createContext"));
     exports.Set("systemInfo", Napi::Function::New(env, system_info, "systemInfo"));
     exports.Set("compilePlan", Napi::Function::New(env, compile_plan_js, "compilePlan"));
+    exports.Set("layoutSlots", Napi::Function::New(env, layout_slots_js, "layoutSlots"));
     exports.Set("shutdown", Napi::Function::New(env, shutdown, "shutdown"));
     exports.Set("llamaCppVersion", Napi::String::New(env, "80fb11ac73e66d89eae2c6a91d8a77428fa733ed"));
     return exports;

@@ -4,48 +4,28 @@
 #include "batch-decode.h"
 #include "convert.h"
 #include "errors.h"
-#include "generation-bridge.h"
+#include "hook-coverage.h"
+#include "job-sink.h"
 #include "js-op.h"
+#include "js-rows.h"
 #include "llama-steer.h"
 #include "model.h"
 #include "plan-convert.h"
 
+#include <algorithm>
+#include <climits>
 #include <cstring>
+#include <set>
 
 namespace ps {
 
 namespace {
 
-Napi::Float32Array to_f32(Napi::Env env, const std::vector<float> & v) {
-    Napi::Float32Array a = Napi::Float32Array::New(env, v.size());
-    if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(float));
-    return a;
-}
-
-Napi::Int32Array to_i32(Napi::Env env, const std::vector<int32_t> & v) {
-    Napi::Int32Array a = Napi::Int32Array::New(env, v.size());
-    if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(int32_t));
-    return a;
-}
-
-Napi::Array rows_to_js(Napi::Env env, const std::map<int32_t, BlockRows> & m) {
-    Napi::Array out = Napi::Array::New(env, m.size());
-    uint32_t i = 0;
-    for (const auto & [il, r] : m) {
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("block", il);
-        o.Set("rows", to_f32(env, r.rows));
-        o.Set("pos", to_i32(env, r.pos));
-        o.Set("seq", to_i32(env, r.seq));
-        out.Set(i++, o);
-    }
-    return out;
-}
-
 struct EvalResult {
     std::vector<float> logits;   // [n_outputs][n_vocab]
     int32_t n_outputs = 0;
     std::map<int32_t, BlockRows> captured, monitored;
+    std::vector<std::pair<int32_t, std::pair<std::vector<double>, int64_t>>> reductions;
     uint64_t graph_builds = 0;
 };
 
@@ -54,24 +34,68 @@ struct ContextInit {
     int64_t bytes = 0;
 };
 
+// Whether an operation's tokens are steered by its plan: they count as prompt tokens.
+void op_range(const SteerPlan * plan, SeqConfig & cfg) {
+    const bool on = plan_active_in(plan, Phase::Prompt);
+    cfg.p0 = 0;
+    cfg.p1 = on ? INT_MAX : 0;
+}
+
+std::shared_ptr<const SteerPlan> plan_arg(Napi::Env env, Napi::Value v, const llama_model * m) {
+    if (v.IsNull() || v.IsUndefined()) return nullptr;
+    return read_plan(env, v, llama_model_n_embd(m), llama_model_n_layer(m));
+}
+
+std::vector<int32_t> plan_blocks(const SteerPlan * plan) {
+    std::vector<int32_t> out;
+    if (plan) for (const auto & kv : plan->compiled.blocks) out.push_back(kv.first);
+    return out;
+}
+
 }  // namespace
+
+void Stepper::wake(const std::shared_ptr<Stepper> & self) {
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (stopped || queued || thread == nullptr) return;
+        queued = true;
+    }
+    const bool posted = thread->post([self] {
+        Engine * eng;
+        {
+            std::lock_guard<std::mutex> lock(self->mutex);
+            self->queued = false;
+            eng = self->engine;
+        }
+        if (eng != nullptr && eng->step()) self->wake(self);
+    });
+    if (!posted) {
+        std::lock_guard<std::mutex> lock(mutex);
+        queued = false;
+    }
+}
+
+void Stepper::stop() {
+    std::lock_guard<std::mutex> lock(mutex);
+    stopped = true;
+}
 
 Napi::Function ContextWrap::define(Napi::Env env) {
     return DefineClass(env, "NativeContext", {
         InstanceMethod<&ContextWrap::evaluate>("evaluate"),
         InstanceMethod<&ContextWrap::generate>("generate"),
-        InstanceMethod<&ContextWrap::clear>("clear"),
-        InstanceMethod<&ContextWrap::set_steering>("setSteering"),
-        InstanceMethod<&ContextWrap::configure_steering>("setMonitor"),
-        InstanceMethod<&ContextWrap::read_reduction>("readReduction"),
+        InstanceMethod<&ContextWrap::clear_sequence>("clearSequence"),
         InstanceMethod<&ContextWrap::stats>("stats"),
         InstanceMethod<&ContextWrap::set_control_vector>("setControlVector"),
         InstanceMethod<&ContextWrap::dispose>("dispose"),
         InstanceMethod<&ContextWrap::info>("info"),
+        InstanceMethod<&ContextWrap::require_hooked_js>("requireHooked"),
     });
 }
 
-// createContext(model, { contextSize, batchSize, threads, seqMax }) → Promise<NativeContext>
+// createContext(model, { contextSize, batchSize, threads, sequences, flashAttention }) → Promise<NativeContext>
+// contextSize is per sequence: a context of n sequences holds n * contextSize cells, so a sequence
+// never runs out of room because of the others.
 Napi::Value ContextWrap::create(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     Napi::Object model_obj = info[0].As<Napi::Object>();
@@ -80,17 +104,20 @@ Napi::Value ContextWrap::create(const Napi::CallbackInfo & info) {
     ContextWrap * self = ContextWrap::Unwrap(obj);
 
     llama_context_params params = llama_context_default_params();
-    params.n_ctx = (uint32_t) get_int(env, opts, "contextSize", 2048);
+    const uint32_t n_seq = (uint32_t) std::max(1, get_int(env, opts, "sequences", 1));
+    const uint32_t n_ctx_seq = (uint32_t) get_int(env, opts, "contextSize", 2048);
+    params.n_ctx = n_ctx_seq * n_seq;
     params.n_batch = (uint32_t) get_int(env, opts, "batchSize", 512);
     // One ubatch per decode call keeps captured rows in batch order and results per call simple.
     params.n_ubatch = params.n_batch;
-    params.n_seq_max = (uint32_t) get_int(env, opts, "sequences", 1);
+    params.n_seq_max = n_seq;
     params.n_threads = get_int(env, opts, "threads", 0);
     params.n_threads_batch = params.n_threads;
     params.no_perf = false;
     // A unified cache only when sequences share it: with it llama.cpp validates every batch against
-    // all 256 possible sequences, a fixed cost per decode that dominates small models.
-    params.kv_unified = params.n_seq_max > 1;
+    // all 256 possible sequences, a fixed cost per decode that dominates small models. Unified, a
+    // batch is never reordered by sequence (split_simple), so rows come back in batch order.
+    params.kv_unified = n_seq > 1;
     if (params.n_threads <= 0) {
         params.n_threads = (int32_t) std::max(1u, std::thread::hardware_concurrency());
         params.n_threads_batch = params.n_threads;
@@ -98,17 +125,25 @@ Napi::Value ContextWrap::create(const Napi::CallbackInfo & info) {
     const bool flash = get_bool(env, opts, "flashAttention", false);
     params.flash_attn_type = flash ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
     self->n_threads_ = (uint32_t) params.n_threads;
+    self->n_seq_ = n_seq;
+    self->n_ctx_seq_ = n_ctx_seq;
 
     llama_model * model = self->model_->model;
     return run_on_thread<ContextInit>(env, *self->thread_, obj,
-        [self, model, params]() {
+        [self, model, params, n_seq, n_ctx_seq]() {
             llama_context * ctx = llama_init_from_model(model, params);
             if (ctx == nullptr) {
                 std::string why = take_last_llama_error();
                 throw CodedError("ERR_CONTEXT_CREATE", "could not create a context" + (why.empty() ? std::string() : ": " + why));
             }
             self->ctx_ = ctx;
-            self->steer_ = std::make_unique<SteerSession>(ctx, llama_model_n_embd(model), llama_model_n_layer(model));
+            self->steer_ = std::make_unique<SteerSession>(ctx, llama_model_n_embd(model), llama_model_n_layer(model), (int32_t) n_seq);
+            self->engine_ = std::make_unique<Engine>(ctx, *self->steer_, (int32_t) n_ctx_seq);
+            self->hooks_ = HookCoverage::of(ctx);
+            {
+                std::lock_guard<std::mutex> lock(self->stepper_->mutex);
+                self->stepper_->engine = self->engine_.get();
+            }
             // What a context costs beyond its model: the KV cache (K and V in F16 for every block)
             // and about 1 MB of graph buffers and thread, so V8 feels contexts left to the GC.
             const int64_t n_head = std::max<int64_t>(1, llama_model_n_head(model));
@@ -136,7 +171,8 @@ ContextWrap::ContextWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Con
     model_ = mw->handle(info.Env());
     model_ref_ = Napi::Persistent(model_obj);
     thread_ = std::make_unique<TaskThread>();
-    gen_abort_ = std::make_shared<std::atomic<bool>>(false);
+    stepper_ = std::make_shared<Stepper>();
+    stepper_->thread = thread_.get();
     EnvState::get(env_).add(this);
 }
 
@@ -145,33 +181,60 @@ ContextWrap::~ContextWrap() {
     teardown();
 }
 
-void ContextWrap::rethrow_deferred() {
-    if (deferred_error_) {
-        CodedError e = *deferred_error_;
-        deferred_error_.reset();
-        throw e;
+void ContextWrap::free_on_thread() {
+    {
+        std::lock_guard<std::mutex> lock(stepper_->mutex);
+        stepper_->engine = nullptr;
+    }
+    if (engine_) engine_->abort_all();
+    engine_.reset();
+    steer_.reset();
+    if (ctx_ != nullptr) {
+        llama_free(ctx_);
+        ctx_ = nullptr;
     }
 }
 
 void ContextWrap::teardown() {
     disposed_ = true;
     closing_ = true;
-    *gen_abort_ = true;
+    if (stepper_) stepper_->stop();
     if (thread_) {
         thread_->stop();  // in-flight work ends within one token, then the thread is joined
         thread_.reset();
     }
-    steer_.reset();
-    if (ctx_ != nullptr) {
-        llama_free(ctx_);
-        ctx_ = nullptr;
-    }
+    free_on_thread();
     model_.reset();
     if (!EnvState::get(env_).closing()) {
         if (external_bytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env_, -external_bytes_);
         if (!model_ref_.IsEmpty()) model_ref_.Reset();
     }
     external_bytes_ = 0;
+}
+
+void ContextWrap::require_hooked(Napi::Env env, const std::vector<int32_t> & blocks, const char * what) const {
+    try {
+        hooks_.require(blocks, what);
+    } catch (const CodedError & e) {
+        throw_error(env, e.code, e.what());
+    }
+}
+
+void ContextWrap::require_hooked(Napi::Env env, const SeqConfig & cfg, const std::vector<int32_t> & reduce, const char * what) const {
+    const std::string w(what);
+    require_hooked(env, plan_blocks(cfg.plan.get()), (w + ": steering").c_str());
+    require_hooked(env, cfg.capture, (w + ": capture").c_str());
+    require_hooked(env, reduce, (w + ": capture (mean)").c_str());
+    require_hooked(env, cfg.monitor.blocks, (w + ": monitor").c_str());
+}
+
+// requireHooked(blocks: Int32Array, what: string): ERR_UNSUPPORTED_ARCH naming the blocks the
+// graph does not hand to the hook (a plan set as a default is checked when it is set).
+Napi::Value ContextWrap::require_hooked_js(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    check_live(env);
+    require_hooked(env, read_int_list(env, info[0], "blocks"), info[1].As<Napi::String>().Utf8Value().c_str());
+    return env.Undefined();
 }
 
 void ContextWrap::check_live(Napi::Env env) const {
@@ -182,29 +245,40 @@ Napi::Value ContextWrap::info(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     check_live(env);
     Napi::Object o = Napi::Object::New(env);
-    o.Set("contextSize", n_ctx_);
+    o.Set("contextSize", n_ctx_seq_);
     o.Set("batchSize", n_batch_);
     o.Set("threads", n_threads_);
+    o.Set("sequences", n_seq_);
     return o;
 }
 
-// evaluate({ sequences, clear, logits: 'none'|'last'|'all', capture?: { rows, reduce, ranges?, resetReduce } })
+// evaluate({ sequences, clear, logits: 'none'|'last'|'all', steer?: plan, monitor?,
+//            capture?: { rows, reduce, ranges? } }) → Promise<{ logits, outputs, captures, monitor, reductions, graphBuilds }>
+// Runs between the steps of running generations, on the sequences it names only (clear removes
+// just their cells). Its plan, monitor and captures end with it.
 Napi::Value ContextWrap::evaluate(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     check_live(env);
     Napi::Object req = info[0].As<Napi::Object>();
     std::vector<SeqTokens> seqs = read_sequences(env, req.Get("sequences"));
+    for (const SeqTokens & s : seqs) {
+        if (s.seq < 0 || s.seq >= (int32_t) n_seq_) {
+            throw_error(env, "ERR_INVALID_ARG", "sequence id " + std::to_string(s.seq) + " is outside [0, " + std::to_string(n_seq_) + ")");
+        }
+    }
     const bool clear_first = get_bool(env, req, "clear", true);
     const std::string want_logits = get_string(env, req, "logits", "last");
-    CaptureSpec cap;
-    bool set_ranges = false, reset_reduce = false;
-    std::vector<int32_t> r_seq, r_p0, r_p1;
+    const llama_model * m = model_->model;
+    SeqConfig cfg;
+    cfg.plan = plan_arg(env, req.Get("steer"), m);
+    op_range(cfg.plan.get(), cfg);
+    cfg.monitor = read_monitor(env, req.Get("monitor"), llama_model_n_embd(m), llama_model_n_layer(m));
+    std::vector<int32_t> reduce, r_seq, r_p0, r_p1;
     Napi::Value capv = req.Get("capture");
     if (capv.IsObject()) {
         Napi::Object c = capv.As<Napi::Object>();
-        cap.rows = read_int_list(env, c.Get("rows"), "capture.rows");
-        cap.reduce = read_int_list(env, c.Get("reduce"), "capture.reduce");
-        reset_reduce = get_bool(env, c, "resetReduce", false);
+        cfg.capture = read_int_list(env, c.Get("rows"), "capture.rows");
+        reduce = read_int_list(env, c.Get("reduce"), "capture.reduce");
         Napi::Value rr = c.Get("ranges");
         if (rr.IsObject()) {
             Napi::Object ro = rr.As<Napi::Object>();
@@ -214,19 +288,17 @@ Napi::Value ContextWrap::evaluate(const Napi::CallbackInfo & info) {
             if (r_seq.size() != r_p0.size() || r_seq.size() != r_p1.size()) {
                 throw_error(env, "ERR_INVALID_ARG", "ranges.seq, ranges.p0 and ranges.p1 must have the same length");
             }
-            set_ranges = true;
         }
     }
+    require_hooked(env, cfg, reduce, "evaluate");
     return run_on_thread<EvalResult>(env, *thread_, Value(),
-        [this, seqs, clear_first, want_logits, cap, set_ranges, reset_reduce, r_seq, r_p0, r_p1]() {
+        [this, seqs, clear_first, want_logits, cfg, reduce, r_seq, r_p0, r_p1]() {
             EvalResult r;
-            rethrow_deferred();
-            steer_->set_capture(cap);
-            if (set_ranges) steer_->set_reduce_ranges(r_seq, r_p0, r_p1);
-            if (reset_reduce) steer_->reduce_reset();
-            steer_->clear_results();
-            steer_->enter_phase(Phase::Prompt);
-            if (clear_first) llama_memory_clear(llama_get_memory(ctx_), true);
+            if (closing_) throw CodedError("ERR_DISPOSED", "the context was disposed during the operation");
+            std::set<llama_seq_id> ids;
+            for (const SeqTokens & s : seqs) ids.insert(s.seq);
+            llama_memory_t mem = llama_get_memory(ctx_);
+            if (clear_first) for (llama_seq_id s : ids) llama_memory_seq_rm(mem, s, -1, -1);
             const int32_t n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model_->model));
             std::vector<SeqTokens> todo = seqs;
             if (want_logits == "all") {
@@ -234,7 +306,18 @@ Napi::Value ContextWrap::evaluate(const Napi::CallbackInfo & info) {
             } else if (want_logits == "none") {
                 for (auto & s : todo) if (s.logits.empty()) s.logits.assign(s.tokens.size(), 0);
             }
+            auto cleanup = [&]() {
+                for (llama_seq_id s : ids) steer_->clear_seq(s);
+                if (!reduce.empty()) steer_->clear_reduce();
+            };
             try {
+                for (llama_seq_id s : ids) steer_->set_seq(s, cfg);
+                if (!reduce.empty()) {
+                    steer_->set_reduce(reduce, r_seq, r_p0, r_p1);
+                    steer_->reduce_reset();
+                }
+                if (!steer_->per_seq()) steer_->set_active(plan_active_in(cfg.plan.get(), Phase::Prompt));
+                steer_->clear_results();
                 decode_sequences(ctx_, todo, [&](const llama_batch & b) {
                     steer_->after_decode();
                     if (want_logits == "none") return;
@@ -247,15 +330,39 @@ Napi::Value ContextWrap::evaluate(const Napi::CallbackInfo & info) {
                         r.n_outputs++;
                     }
                 }, [this] { return closing_.load(); });
+                for (int32_t il : cfg.capture) {
+                    auto it = steer_->captured().find(il);
+                    if (it != steer_->captured().end()) r.captured[il] = it->second;
+                }
+                // monitor rows hold every sequence's columns: keep this operation's
+                const llama_seq_id first = ids.empty() ? 0 : *ids.begin();
+                const size_t M = (size_t) steer_->n_monitor();
+                for (int32_t il : cfg.monitor.blocks) {
+                    auto it = steer_->monitored().find(il);
+                    if (it == steer_->monitored().end()) continue;
+                    const std::vector<int32_t> & cols = steer_->monitor_columns(first, il);
+                    BlockRows & dst = r.monitored[il];
+                    dst.pos = it->second.pos;
+                    dst.seq = it->second.seq;
+                    for (size_t row = 0; row < dst.pos.size(); row++) {
+                        for (int32_t c : cols) dst.rows.push_back(it->second.rows[row * M + c]);
+                    }
+                }
+                for (int32_t il : reduce) {
+                    int64_t n = 0;
+                    std::vector<double> sum = steer_->reduce_sum(il, n);
+                    r.reductions.push_back({il, {std::move(sum), n}});
+                }
+                steer_->clear_results();
+                r.graph_builds = steer_->n_builds();
+                cleanup();
             } catch (const CodedError & e) {
+                try { cleanup(); } catch (...) {}
+                for (llama_seq_id s : ids) llama_memory_seq_rm(mem, s, -1, -1);
                 // The only abort here is dispose(): say so (ERR_ABORTED means an AbortSignal).
                 if (e.code == "ERR_ABORTED") throw CodedError("ERR_DISPOSED", "the context was disposed during the operation");
                 throw;
             }
-            r.captured = steer_->captured();
-            r.monitored = steer_->monitored();
-            steer_->clear_results();
-            r.graph_builds = steer_->n_builds();
             return r;
         },
         [](Napi::Env env, EvalResult & r) -> Napi::Value {
@@ -264,136 +371,105 @@ Napi::Value ContextWrap::evaluate(const Napi::CallbackInfo & info) {
             o.Set("outputs", r.n_outputs);
             o.Set("captures", rows_to_js(env, r.captured));
             o.Set("monitor", rows_to_js(env, r.monitored));
+            Napi::Array red = Napi::Array::New(env, r.reductions.size());
+            for (size_t i = 0; i < r.reductions.size(); i++) {
+                Napi::Object e = Napi::Object::New(env);
+                e.Set("block", r.reductions[i].first);
+                const auto & [sum, n] = r.reductions[i].second;
+                e.Set("sum", sum.empty() ? env.Null() : Napi::Value(to_f64(env, sum)));
+                e.Set("count", (double) n);
+                red.Set((uint32_t) i, e);
+            }
+            o.Set("reductions", red);
             o.Set("graphBuilds", (double) r.graph_builds);
             return o;
         });
 }
 
-// generate({ tokens, maxTokens, sampling, stopAtEog, capture? }, onToken(token, bytes, monitor)) → { promise, abort }
+// generate({ seq, tokens, nKeep, retain, maxTokens, sampling, stopAtEog, steer?, monitor?, capture? },
+//          onToken(token, bytes, monitor)) → { promise, abort(), setSteering(plan | null) }
+// Joins the context's running generations at the next step and advances with them, one
+// llama_decode per step for all of them.
 Napi::Value ContextWrap::generate(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     check_live(env);
     Napi::Object req = info[0].As<Napi::Object>();
+    const llama_model * m = model_->model;
     GenerateRequest g;
+    g.seq = get_int(env, req, "seq", 0);
+    if (g.seq < 0 || g.seq >= (int32_t) n_seq_) {
+        throw_error(env, "ERR_INVALID_ARG", "sequence id " + std::to_string(g.seq) + " is outside [0, " + std::to_string(n_seq_) + ")");
+    }
     g.prompt = read_int_list(env, req.Get("tokens"), "tokens");
+    g.n_keep = get_int(env, req, "nKeep", 0);
+    g.retain = get_bool(env, req, "retain", false);
     g.max_tokens = get_int(env, req, "maxTokens", 256);
     g.sampling = read_sampling(env, req.Get("sampling"));
     g.stop_at_eog = get_bool(env, req, "stopAtEog", true);
-    CaptureSpec cap;
+    g.steer.plan = plan_arg(env, req.Get("steer"), m);
+    g.steer.monitor = read_monitor(env, req.Get("monitor"), llama_model_n_embd(m), llama_model_n_layer(m));
     Napi::Value capv = req.Get("capture");
-    if (capv.IsObject()) cap.rows = read_int_list(env, capv.As<Napi::Object>().Get("rows"), "capture.rows");
-    auto on_token = std::make_shared<Napi::FunctionReference>(Napi::Persistent(info[1].As<Napi::Function>()));
+    if (capv.IsObject()) g.steer.capture = read_int_list(env, capv.As<Napi::Object>().Get("rows"), "capture.rows");
+    require_hooked(env, g.steer, {}, "generate");
 
-    // A fresh flag per generation: an abort of an earlier one must not leak into this one.
-    auto abort = std::make_shared<std::atomic<bool>>(false);
-    gen_abort_ = abort;
-    EnvState * st = &EnvState::get(env);
-    Napi::Promise promise = run_on_thread<GenerationResult>(env, *thread_, Value(),
-        [this, g, cap, abort, on_token, st]() {
-            rethrow_deferred();
-            steer_->set_capture(cap);
-            steer_->clear_results();
-            GenerationBridge bridge(st, *steer_, abort, on_token, &closing_);
-            GenerationResult r;
-            r.summary = run_generation(ctx_, g, bridge);
-            bridge.flush();   // every token reaches JavaScript before the result does
-            r.captured = steer_->captured();
-            r.prompt_monitor = std::move(bridge.prompt_monitor);
-            steer_->clear_results();
-            r.graph_builds = steer_->n_builds();
-            return r;
-        },
-        [on_token](Napi::Env env, GenerationResult & r) -> Napi::Value {
-            on_token->Reset();
-            Napi::Object o = Napi::Object::New(env);
-            o.Set("stopReason", r.summary.stop_reason);
-            o.Set("promptTokens", r.summary.n_prompt);
-            o.Set("generatedTokens", r.summary.n_generated);
-            o.Set("promptMs", r.summary.prompt_ms);
-            o.Set("generateMs", r.summary.generate_ms);
-            o.Set("captures", rows_to_js(env, r.captured));
-            o.Set("promptMonitor", rows_to_js(env, r.prompt_monitor));
-            o.Set("graphBuilds", (double) r.graph_builds);
-            return o;
-        });
+    std::shared_ptr<Stepper> stepper = stepper_;
+    auto sink = std::make_shared<JsJobSink>(env, info[1].As<Napi::Function>(), Value(), [stepper] { stepper->wake(stepper); }, &closing_);
+    // Disposed before it started: it ends as a stopped generation with nothing generated.
+    auto never_ran = [](JsJobSink & s, int32_t n_prompt) {
+        GenerationResult r;
+        r.summary.stop_reason = "abort";
+        r.summary.n_prompt = n_prompt;
+        s.on_done(std::move(r));
+    };
+    const int32_t n_prompt = (int32_t) g.prompt.size();
+    const bool queued = thread_->post([this, g = std::move(g), sink, stepper, never_ran, n_prompt]() mutable {
+        if (!engine_ || closing_) {
+            never_ran(*sink, n_prompt);
+            return;
+        }
+        engine_->add(std::move(g), sink);
+        stepper->wake(stepper);
+    });
+    if (!queued) never_ran(*sink, n_prompt);
+
     Napi::Object out = Napi::Object::New(env);
-    out.Set("promise", promise);
-    out.Set("abort", Napi::Function::New(env, [abort](const Napi::CallbackInfo & ci) {
-        *abort = true;
+    out.Set("promise", sink->promise());
+    out.Set("abort", Napi::Function::New(env, [sink](const Napi::CallbackInfo & ci) {
+        sink->abort();
         return ci.Env().Undefined();
+    }));
+    const int32_t n_embd = llama_model_n_embd(m), n_layer = llama_model_n_layer(m);
+    out.Set("setSteering", Napi::Function::New(env, [sink, n_embd, n_layer, hooks = hooks_](const Napi::CallbackInfo & ci) {
+        Napi::Env e = ci.Env();
+        std::shared_ptr<const SteerPlan> plan;
+        if (!ci[0].IsNull() && !ci[0].IsUndefined()) {
+            plan = read_plan(e, ci[0], n_embd, n_layer);
+            try {
+                hooks.require(plan_blocks(plan.get()), "setSteering");
+            } catch (const CodedError & err) {
+                throw_error(e, err.code, err.what());
+            }
+        }
+        sink->post_plan(std::move(plan));
+        return e.Undefined();
     }));
     return out;
 }
 
-// setSteering(plan | null): compiled here so bad input throws at the call; applied on the context
-// thread before its next decode (the next token of a running generation).
-Napi::Value ContextWrap::set_steering(const Napi::CallbackInfo & info) {
+// clearSequence(seq) → Promise: frees the cells of one sequence.
+Napi::Value ContextWrap::clear_sequence(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     check_live(env);
-    const llama_model * m = model_->model;
-    std::shared_ptr<const SteerPlan> plan;
-    if (!info[0].IsNull() && !info[0].IsUndefined()) {
-        plan = read_plan(env, info[0], llama_model_n_embd(m), llama_model_n_layer(m));
-        if (plan->compiled.n_units > 0 && !llama_steer_model_supported(m)) {
-            throw_error(env, "ERR_UNSUPPORTED_ARCH", "this model's architecture has no residual-stream hook (encoders such as BERT are not supported)");
-        }
-    }
-    // The mailbox lets a running generation pick the plan up before its next token; the task
-    // applies it when the context is idle. Whichever runs first takes it.
-    SteerSession * s = steer_.get();
-    s->post_plan(std::move(plan));
-    thread_->post([s, this] {
-        try {
-            s->take_posted_plan();
-        } catch (const CodedError & e) {
-            deferred_error_ = std::make_unique<CodedError>(e);
-        }
-    });
-    return env.Undefined();
-}
-
-// setMonitor({ nDirs, blocks: [{ block, directions: Float32Array }] } | null)
-Napi::Value ContextWrap::configure_steering(const Napi::CallbackInfo & info) {
-    Napi::Env env = info.Env();
-    check_live(env);
-    MonitorSpec spec = read_monitor(env, info[0], llama_model_n_embd(model_->model), llama_model_n_layer(model_->model));
+    const int32_t seq = info[0].As<Napi::Number>().Int32Value();
+    if (seq < 0 || seq >= (int32_t) n_seq_) throw_error(env, "ERR_INVALID_ARG", "sequence id " + std::to_string(seq) + " is out of range");
     return run_on_thread<int>(env, *thread_, Value(),
-        [this, spec]() { steer_->set_monitor(spec); return 0; },
+        [this, seq]() { llama_memory_seq_rm(llama_get_memory(ctx_), seq, -1, -1); return 0; },
         [](Napi::Env env, int &) -> Napi::Value { return env.Undefined(); });
-}
-
-// readReduction(blocks: Int32Array) → Promise<[{ block, sum: Float32Array, count }]>
-Napi::Value ContextWrap::read_reduction(const Napi::CallbackInfo & info) {
-    Napi::Env env = info.Env();
-    check_live(env);
-    std::vector<int32_t> blocks = read_int_list(env, info[0], "blocks");
-    struct Out { std::vector<std::pair<std::vector<float>, int64_t>> sums; };
-    return run_on_thread<Out>(env, *thread_, Value(),
-        [this, blocks]() {
-            Out o;
-            for (int32_t il : blocks) {
-                int64_t n = 0;
-                std::vector<float> s = steer_->reduce_sum(il, n);
-                o.sums.emplace_back(std::move(s), n);
-            }
-            return o;
-        },
-        [blocks](Napi::Env env, Out & o) -> Napi::Value {
-            Napi::Array arr = Napi::Array::New(env, blocks.size());
-            for (size_t i = 0; i < blocks.size(); i++) {
-                Napi::Object e = Napi::Object::New(env);
-                e.Set("block", blocks[i]);
-                e.Set("sum", o.sums[i].first.empty() ? env.Null() : Napi::Value(to_f32(env, o.sums[i].first)));
-                e.Set("count", (double) o.sums[i].second);
-                arr.Set((uint32_t) i, e);
-            }
-            return arr;
-        });
 }
 
 // setControlVector(data: Float32Array [n_layer * n_embd] indexed by block, or null, ilStart, ilEnd) → Promise
 // llama.cpp's stock control vector (llama_set_adapter_cvec), for interop and as an independent
-// reference: it starts at block 1 and rebuilds the graph on every call.
+// reference: it starts at block 1, applies to every sequence, and rebuilds the graph on every call.
 Napi::Value ContextWrap::set_control_vector(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     check_live(env);
@@ -407,6 +483,12 @@ Napi::Value ContextWrap::set_control_vector(const Napi::CallbackInfo & info) {
     }
     const int32_t il_start = clear_it ? 0 : info[1].As<Napi::Number>().Int32Value();
     const int32_t il_end = clear_it ? 0 : info[2].As<Napi::Number>().Int32Value();
+    std::vector<int32_t> touched;  // blocks the control vector changes
+    for (int32_t il = std::max(il_start, 0); !clear_it && il <= il_end && il < n_layer; il++) {
+        const float * row = data.data() + (size_t) il * n_embd;
+        if (std::any_of(row, row + n_embd, [](float x) { return x != 0.0f; })) touched.push_back(il);
+    }
+    require_hooked(env, touched, "setLlamaControlVector");
     return run_on_thread<int>(env, *thread_, Value(),
         [this, data, n_embd, il_start, il_end, clear_it]() {
             // llama.cpp's layout starts at block 1: row il-1 is block il.
@@ -420,35 +502,29 @@ Napi::Value ContextWrap::set_control_vector(const Napi::CallbackInfo & info) {
         [](Napi::Env env, int &) -> Napi::Value { return env.Undefined(); });
 }
 
-Napi::Value ContextWrap::clear(const Napi::CallbackInfo & info) {
-    Napi::Env env = info.Env();
-    check_live(env);
-    return run_on_thread<int>(env, *thread_, Value(),
-        [this]() { llama_memory_clear(llama_get_memory(ctx_), true); return 0; },
-        [](Napi::Env env, int &) -> Napi::Value { return env.Undefined(); });
-}
-
-// stats() → Promise<{ graphBuilds, configures, evalCount, reusedGraphs }>
+// stats() → Promise<{ graphBuilds, configures, evalCount, reusedGraphs, decodes }>
 Napi::Value ContextWrap::stats(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     check_live(env);
-    struct S { uint64_t builds, configures; int32_t n_eval, n_reused; };
+    struct S { uint64_t builds, configures, decodes; int32_t n_eval, n_reused; };
     return run_on_thread<S>(env, *thread_, Value(),
         [this]() {
             llama_perf_context_data p = llama_perf_context(ctx_);
-            return S{steer_->n_builds(), steer_->n_configures(), p.n_eval, p.n_reused};
+            return S{steer_->n_builds(), steer_->n_configures(), engine_->n_decodes(), p.n_eval, p.n_reused};
         },
         [](Napi::Env env, S & s) -> Napi::Value {
             Napi::Object o = Napi::Object::New(env);
             o.Set("graphBuilds", (double) s.builds);
             o.Set("configures", (double) s.configures);
+            o.Set("generationDecodes", (double) s.decodes);
             o.Set("evalCount", s.n_eval);
             o.Set("reusedGraphs", s.n_reused);
             return o;
         });
 }
 
-// dispose() → Promise<void>: aborts a running generation, waits for queued work, frees.
+// dispose() → Promise<void>: ends running generations (stop reason 'abort'), waits for queued
+// work, frees.
 Napi::Value ContextWrap::dispose(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     if (disposed_ || !thread_) {
@@ -459,15 +535,13 @@ Napi::Value ContextWrap::dispose(const Napi::CallbackInfo & info) {
     }
     disposed_ = true;
     closing_ = true;
-    *gen_abort_ = true;
     return run_on_thread<int>(env, *thread_, Value(),
         [this]() {
-            steer_.reset();
-            llama_free(ctx_);
-            ctx_ = nullptr;
+            free_on_thread();
             return 0;
         },
         [this](Napi::Env env, int &) -> Napi::Value {
+            stepper_->stop();
             thread_->stop();  // the queue is empty: returns at once
             thread_.reset();
             model_.reset();

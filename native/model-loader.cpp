@@ -8,6 +8,7 @@
 #include "model-preflight.h"
 #include "model-trial.h"
 #include "model.h"
+#include "weight-types.h"
 
 #include <algorithm>
 #include <atomic>
@@ -102,6 +103,10 @@ llama_model * load_checked(LoadJob * job, std::string & error) {
     const bool use_mmap = job->params.load_mode == LLAMA_LOAD_MODE_MMAP;
     PreflightResult pre = preflight_model(file.fp, use_mmap, job->params.vocab_only);
     if (!pre.error.empty()) { error = pre.error; return nullptr; }
+    if (!job->params.vocab_only) {
+        why = unsupported_weight_type(file.fp);
+        if (!why.empty()) { error = why; return nullptr; }
+    }
     clear_llama_errors();
     llama_model * model = nullptr;
     try {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Optional: builds llama.cpp's `llama-bench` from the same pinned llama.cpp the addon uses, for the
-// side-by-side comparison in bench/ (npm run bench -- --cases llama-bench).
+// Optional: builds llama.cpp's `llama-bench` and `llama-batched-bench` from the same pinned llama.cpp
+// the addon uses, for the side-by-side comparisons in bench/ (npm run bench -- --cases llama-bench,batched).
 //
 // The pruned vendor/llama.cpp has no tools/ and no common/. They come from the pinned source bundle
 // that scripts/vendor-llama.mjs caches (vendor/.cache/node-llama-cpp-<version>.tgz, which holds
@@ -18,8 +18,8 @@
 //   node scripts/build-llama-bench.mjs --print-path     print the binary's path (exit 1 if none)
 //   node scripts/build-llama-bench.mjs --configure-only run CMake's configure step only
 //
-// The result is bench/.llama-bench/bin/llama-bench plus bench/.llama-bench/bin/llama-bench.json
-// (commit, which libraries, when).
+// The result is bench/.llama-bench/bin/llama-bench and llama-batched-bench, plus
+// bench/.llama-bench/bin/llama-bench.json (commit, which libraries, when).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -45,7 +45,9 @@ const log = (m) => process.stderr.write(`[build-llama-bench] ${m}\n`);
 
 // What llama-bench needs beyond libllama: its own folder, common/, vendor/ (nlohmann, cpp-httplib,
 // sheredom ...), the CMake helpers and the license.
-const ARCHIVE_PATHS = ['LICENSE', 'cmake', 'ggml/cmake', 'common', 'vendor', 'tools/llama-bench'];
+// The tools built, with their folders in the bundle.
+const TOOLS = { 'llama-bench': 'tools/llama-bench', 'llama-batched-bench': 'tools/batched-bench' };
+const ARCHIVE_PATHS = ['LICENSE', 'cmake', 'ggml/cmake', 'common', 'vendor', ...Object.values(TOOLS)];
 
 if (has('--print-path')) {
   if (fs.existsSync(binPath)) { process.stdout.write(binPath + '\n'); process.exit(0); }
@@ -172,7 +174,7 @@ add_subdirectory("${p(vendored)}" llama.cpp EXCLUDE_FROM_ALL)
 add_subdirectory(vendor/sheredom)
 add_subdirectory(vendor/cpp-httplib)
 add_subdirectory(common)
-add_subdirectory(tools/llama-bench)
+${Object.values(TOOLS).map((d) => `add_subdirectory(${d})`).join('\n')}
 `;
   return head + llama + tail;
 }
@@ -193,7 +195,7 @@ function main() {
   log(libs ? `linking the static libraries of ${libs.folder}/` : 'compiling vendor/llama.cpp as well (no reusable static libraries)');
   const steps = [
     ['cmake', ['-S', srcDir, '-B', buildDir, ...gen, '-DCMAKE_BUILD_TYPE=Release', '-DGGML_NATIVE=OFF', '-DLLAMA_FATAL_WARNINGS=OFF']],
-    ['cmake', ['--build', buildDir, '--config', 'Release', '--target', 'llama-bench', '--parallel', jobs]],
+    ['cmake', ['--build', buildDir, '--config', 'Release', '--target', ...Object.keys(TOOLS), '--parallel', jobs]],
   ];
   if (has('--configure-only')) steps.pop();
   for (const [cmd, args] of steps) {
@@ -201,12 +203,15 @@ function main() {
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status})`);
   }
   if (has('--configure-only')) { log(`configured ${path.relative(root, buildDir)}`); return; }
-  const built = [path.join(buildDir, 'bin', 'llama-bench'), path.join(buildDir, 'tools', 'llama-bench', 'llama-bench'),
-    path.join(buildDir, 'bin', 'Release', 'llama-bench.exe')].find((f) => fs.existsSync(f));
-  if (!built) throw new Error('the build finished but no llama-bench binary was found');
   fs.mkdirSync(binDir, { recursive: true });
-  fs.copyFileSync(built, binPath);
-  fs.chmodSync(binPath, 0o755);
+  for (const [tool, dir] of Object.entries(TOOLS)) {
+    const built = [path.join(buildDir, 'bin', tool), path.join(buildDir, dir, tool), path.join(buildDir, 'bin', 'Release', `${tool}.exe`)]
+      .find((f) => fs.existsSync(f));
+    if (!built) throw new Error(`the build finished but no ${tool} binary was found`);
+    const dest = path.join(binDir, process.platform === 'win32' ? `${tool}.exe` : tool);
+    fs.copyFileSync(built, dest);
+    fs.chmodSync(dest, 0o755);
+  }
   fs.writeFileSync(path.join(binDir, 'llama-bench.json'), JSON.stringify({
     llamaCppCommit: lock.llamaCpp.commit,
     libraries: libs ? `${libs.folder}/llama.cpp (static, shared with the addon build)` : 'vendor/llama.cpp compiled here',

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // The test command (`npm test`): the no-model and small-model groups through tap, the native
 // hook tests when built, and a closing "N passed, N failed" line.
-//   npm test                  no-model + small-model (+ native when built)
+//   npm test                  no-model + small-model (+ native when built: the hook tests on
+//                             stories260K and the architecture matrix, scripts/arch-matrix.mjs)
 //   npm test -- gpu           the GPU group (every layer offloaded; needs a CUDA/Metal build)
 //   npm test -- no-model      one group
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runArchMatrix } from './arch-matrix.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -20,15 +22,22 @@ for (const group of groups) {
     const bin = ['build', 'build-native-tests'].map((d) => path.join(root, d, 'test', 'native', 'persona_steer_native_test'))
       .find((f) => fs.existsSync(f));
     if (!bin) { console.log('# native hook tests: not built (PERSONA_STEER_NATIVE_TESTS=1 npm run build:native)'); continue; }
-    const model = path.resolve(root, '..', 'shared', 'models', 'stories260K.gguf');
-    const r = spawnSync(bin, [process.env.PERSONA_STEER_MODELS ? path.join(process.env.PERSONA_STEER_MODELS, 'stories260K.gguf') : model],
-      { encoding: 'utf8', timeout: 600_000 });
+    const model = process.env.PERSONA_STEER_MODELS ? path.join(process.env.PERSONA_STEER_MODELS, 'stories260K.gguf')
+      : path.resolve(root, '..', 'shared', 'models', 'stories260K.gguf');
+    const r = spawnSync(bin, [model], { encoding: 'utf8', timeout: 600_000 });
     process.stdout.write(r.stdout ?? '');
     process.stderr.write(r.stderr ?? '');
-    const ok = (r.stdout.match(/^ok /gm) ?? []).length;
-    const notOk = (r.stdout.match(/^not ok /gm) ?? []).length + (r.status === 0 ? 0 : 1);
-    passed += ok;
-    failed += notOk;
+    passed += (r.stdout.match(/^ok /gm) ?? []).length;
+    failed += (r.stdout.match(/^not ok /gm) ?? []).length + (r.status === 0 ? 0 : 1);
+    const m = runArchMatrix(model);
+    if (!m) { console.log('not ok - the architecture matrix programs are not built'); failed += 1; continue; }
+    process.stdout.write(m.stdout);
+    passed += (m.stdout.match(/^ok /gm) ?? []).length;
+    failed += (m.stdout.match(/^not ok /gm) ?? []).length + (m.status === 0 ? 0 : 1);
+    if (m.status === 0 && !m.docsMatch) {
+      console.log('not ok - docs/hooks.md support table equals this run (node scripts/arch-matrix.mjs --write-docs)');
+      failed += 1;
+    }
     continue;
   }
   // The GPU group is the small-model oracle tests again with every block offloaded.

@@ -104,6 +104,8 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
         specs = next;
       };
       await apply(specs);
+      // One sequence for the conversation: each turn evaluates only what follows the history it holds.
+      const conversation = s.context.createSequence();
       let messages: ChatMessage[] = system !== undefined ? [{ role: 'system', content: system }] : [];
       let transcript = '';
       const interactive = process.stdin.isTTY === true && !json;
@@ -157,7 +159,7 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
             if (format === 'chat') prompt = { messages: [...messages, { role: 'user', content: line }] };
             else prompt = transcript === '' ? line : `${transcript}\n${line}`;
             reply = new AbortController();
-            const stream = s.context.generate(prompt, { ...sampling, signal: reply.signal });
+            const stream = conversation.generate(prompt, { ...sampling, signal: reply.signal });
             let r;
             try {
               if (!json) for await (const ev of stream) say(ev.text);
@@ -168,7 +170,10 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
             say('\n');
             if (format === 'chat') messages = [...messages, { role: 'user', content: line }, { role: 'assistant', content: r.text }];
             else transcript = `${prompt as string}${r.text}`;
-            if (json) printJson({ type: 'reply', user: line, text: r.text, tokens: r.tokens, stopReason: r.stopReason, steering: describeSpecs(specs) });
+            if (json) {
+              printJson({ type: 'reply', user: line, text: r.text, tokens: r.tokens, stopReason: r.stopReason, cachedTokens: r.cachedTokens,
+                promptTokens: r.promptTokens, steering: describeSpecs(specs) });
+            }
           }
         } catch (e) {
           // A bad command or file must not end the conversation.

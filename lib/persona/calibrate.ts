@@ -85,7 +85,7 @@ export async function calibrateCap(context: Context, vector: PersonaVector, prom
       // BOS is an attention sink with an atypical residual; it would skew the percentiles.
       mask = Array.from(tokens, (t, k) => !(k === 0 && t === info.bosToken && tokens.length > 1));
     }
-    const r = await context.capture(tokens, { blocks, positions: mask });
+    const r = await context.capture(tokens, { blocks, positions: mask, steer: null });
     for (const rows of r.blocks) {
       const u = units.get(rows.block)!;
       const dst = values.get(rows.block)!;

@@ -16,7 +16,7 @@ export async function measureResidualNorms(context: Context, items: MeanItem[], 
     const mask = Array.from(it.tokens, (_, k) => k >= it.start && k < it.end);
     for (let c = 0; c < blocks.length; c += BLOCKS_PER_READ) {
       if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'measuring residual norms was aborted');
-      const r = await context.capture(it.tokens, { blocks: blocks.slice(c, c + BLOCKS_PER_READ), positions: mask });
+      const r = await context.capture(it.tokens, { blocks: blocks.slice(c, c + BLOCKS_PER_READ), positions: mask, steer: null });
       for (const rows of r.blocks) {
         const acc = sums.get(rows.block)!;
         for (const row of rows.rows) { acc.sum += norm(row); acc.n++; }

@@ -70,7 +70,7 @@ function aborted(what: string): PersonaSteerError {
 export async function answer(context: Context, prompt: Sample['prompt'], format: PromptFormat, gen: ReturnType<typeof checkGeneration>, seed: number, signal?: AbortSignal): Promise<Sample> {
   const tokens = promptTokens(context.model, prompt, format);
   const { seed: _base, ...sampling } = gen;
-  const r = await context.complete(tokens, { ...sampling, seed: seed >>> 0, signal });
+  const r = await context.complete(tokens, { ...sampling, seed: seed >>> 0, signal, steer: null });
   if (r.stopReason === 'abort') throw aborted('generating responses');
   return { prompt, response: r.text, responseTokens: r.tokens };
 }

@@ -1,16 +1,11 @@
 #pragma once
-// Compiles a steering plan into the per-block parameters of the in-graph stage
-//   h <- h + U * relu(W h + b)
-// Pure C++ (no N-API, no llama.cpp) so it is tested on its own against a TypeScript oracle.
+// Compiles a steering plan into what the in-graph stage needs per block (pure C++: no N-API, no
+// llama.cpp, so it is tested on its own against a TypeScript oracle).
 //
-// Semantics (docs/api.md): at a block, additions first, h1 = h + sum(scale * v); then every
-// clamp and ablation, each computed from h1 with its unit direction u = v / |v|:
+// Semantics (docs/api.md): at a block, additions first, h1 = h + c with c = sum(scale * v); then
+// every clamp and ablation, each computed from h1 with its unit direction u = v / |v|:
 //   h2 = h1 + sum_k (clamp(h1.u_k, lo_k, hi_k) - h1.u_k) u_k      (ablation: lo = hi = 0)
-// Encoding, with a = sum(scale * v):
-//   bias unit:           W = 0,  b = 1,              U = a
-//   lower bound lo_k:    W = -u, b = lo - u.a,       U = +u     relu(lo - p) adds (lo - p) when p < lo
-//   upper bound hi_k:    W = +u, b = u.a - hi,       U = -u     relu(p - hi) removes (p - hi) when p > hi
-// since relu(lo - p) - relu(p - hi) = clamp(p, lo, hi) - p for lo <= hi.
+// which is exactly what llama_steer_set_dirs / llama_steer_set_slot take (include/llama-steer.h).
 #include <cstdint>
 #include <map>
 #include <string>
@@ -32,25 +27,27 @@ struct PlanOp {
     float max = 0.0f;
 };
 
+struct BlockClamp {
+    std::vector<float> unit;          // [n_embd], |unit| = 1
+    float lo, hi;                     // -inf / +inf where a side is open
+};
+
 struct BlockParams {
-    int32_t n_units = 0;              // units actually used
-    std::vector<float> w, b, u;       // w, u: [n_units][n_embd] row-major; b: [n_units]
+    std::vector<float> add;           // [n_embd] (zeros when the block only clamps)
+    std::vector<BlockClamp> clamps;
 };
 
 struct CompiledPlan {
     int32_t n_embd = 0;
-    int32_t n_units = 0;              // capacity per block (>= every block's n_units)
     std::map<int32_t, BlockParams> blocks;
+    int32_t max_clamps() const;
 };
 
 // Throws std::invalid_argument with a message naming the offending field on bad input
-// (zero-length direction in a clamp, min > max, wrong vector size, non-finite values).
+// (zero-length direction in a clamp, min > max, wrong vector size, non-finite values, overflow).
 CompiledPlan compile_plan(const std::vector<PlanOp> & ops, int32_t n_embd, int32_t n_layer);
 
-// Units rounded up so that adding a clamp or two does not change the graph's shape.
-int32_t unit_capacity(int32_t needed);
-
-// Pads every block's parameters to `n_units` rows of zeros (zero units are exact no-ops).
-void pad_block(BlockParams & p, int32_t n_units, int32_t n_embd);
+// Directions rounded up so that adding a clamp or two does not change the graph's shape.
+int32_t dir_capacity(int32_t needed);
 
 }  // namespace ps

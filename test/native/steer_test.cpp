@@ -31,31 +31,12 @@ constexpr double LOGIT_TOL_AMPLIFIED = 2e-3;
 bool g_tf32 = false;
 double tf32(double cpu, double gpu) { return g_tf32 ? gpu : cpu; }
 
-struct config {
-    int n_units = 0, n_monitor = 0;
-    std::vector<int32_t> steer, capture, reduce, monitor;
-
-    llama_steer_config get() const {
-        llama_steer_config c = {};
-        c.n_units        = n_units;
-        c.steer_blocks   = steer.data();   c.n_steer_blocks   = (int32_t) steer.size();
-        c.capture_blocks = capture.data(); c.n_capture_blocks = (int32_t) capture.size();
-        c.reduce_blocks  = reduce.data();  c.n_reduce_blocks  = (int32_t) reduce.size();
-        c.n_monitor      = n_monitor;
-        c.monitor_blocks = monitor.data(); c.n_monitor_blocks = (int32_t) monitor.size();
-        return c;
-    }
-};
-
-int32_t configure(llama_context * ctx, const config & c) {
-    const llama_steer_config cfg = c.get();
-    return llama_steer_configure(ctx, &cfg);
-}
-
-bool set_plan(llama_context * ctx, int il, const plan & p) {
-    std::vector<float> W, b, U;
-    p.units(W, b, U);
-    return llama_steer_set_units(ctx, il, W.data(), b.data(), U.data()) == LLAMA_STEER_OK;
+// stages plan p at block il for slot `slot` of a context configured with n_dirs directions
+bool set_plan(llama_context * ctx, int il, const plan & p, int n_dirs, int slot = 1) {
+    std::vector<float> D, c, lo, hi;
+    p.slot(n_dirs, D, c, lo, hi);
+    return llama_steer_set_dirs(ctx, il, D.data()) == LLAMA_STEER_OK &&
+           llama_steer_set_slot(ctx, il, slot, c.data(), lo.data(), hi.data()) == LLAMA_STEER_OK;
 }
 
 struct captured {
@@ -152,7 +133,6 @@ void test_add_vs_cvec(fixture & f) {
     const int E = e.n_embd, L = e.n_layer;
     std::vector<float> cvec((size_t) (L - 1)*E, 0.0f);
     config c;
-    c.n_units = 1;
     std::vector<plan> plans;
     for (int il = 1; il < L; ++il) {
         plan p;
@@ -165,13 +145,13 @@ void test_add_vs_cvec(fixture & f) {
     llama_context * ref = e.new_ctx();
     llama_context * ctx = e.new_ctx();
     check(llama_set_adapter_cvec(ref, cvec.data(), cvec.size(), E, 1, L - 1) == 0, "add: stock control vector set");
-    check(configure(ctx, c) == LLAMA_STEER_OK, "add: configure blocks 1..n_layer-1 with one unit");
+    check(configure(ctx, c) == LLAMA_STEER_OK, "add: configure blocks 1..n_layer-1 with no directions");
     bool set_ok = true;
     for (size_t i = 0; i < plans.size(); ++i) {
-        set_ok &= set_plan(ctx, c.steer[i], plans[i]);
+        set_ok &= set_plan(ctx, c.steer[i], plans[i], 0);
     }
     set_ok &= llama_steer_commit(ctx) == LLAMA_STEER_OK;
-    check(set_ok, "add: set_units + commit");
+    check(set_ok, "add: set_slot + commit");
 
     const auto want = run_story(e, ref, f.prompt, f.cont);
     const auto got  = run_story(e, ctx, f.prompt, f.cont);
@@ -194,9 +174,9 @@ void test_add_block0(fixture & f) {
     llama_context * ref = e.new_ctx(&orc);
     llama_context * ctx = e.new_ctx();
     config c;
-    c.n_units = p.n_units();
+    c.n_dirs = p.n_dirs();
     c.steer = { 0 };
-    check(configure(ctx, c) == LLAMA_STEER_OK && set_plan(ctx, 0, p) && llama_steer_commit(ctx) == LLAMA_STEER_OK,
+    check(configure(ctx, c) == LLAMA_STEER_OK && set_plan(ctx, 0, p, c.n_dirs) && llama_steer_commit(ctx) == LLAMA_STEER_OK,
           "add block 0: configure + set + commit");
     const auto want = run_story(e, ref, f.prompt, f.cont);
     const auto got  = run_story(e, ctx, f.prompt, f.cont);
@@ -215,7 +195,7 @@ void test_clamp(fixture & f) {
     // unclamped rows of block L, to place the bounds inside the projections' spread
     llama_context * ctx = e.new_ctx();
     config c;
-    c.n_units = 1 + 2*K;
+    c.n_dirs = K;
     c.steer = { L };
     c.capture = { L };
     check(configure(ctx, c) == LLAMA_STEER_OK, "clamp: configure");
@@ -235,7 +215,7 @@ void test_clamp(fixture & f) {
         p.lo.push_back((float) proj[proj.size()*3/10]);
         p.hi.push_back((float) proj[proj.size()*7/10]);
     }
-    check(set_plan(ctx, L, p) && llama_steer_commit(ctx) == LLAMA_STEER_OK, "clamp: set + commit");
+    check(set_plan(ctx, L, p, K) && llama_steer_commit(ctx) == LLAMA_STEER_OK, "clamp: set + commit");
 
     cb_oracle orc;
     orc.record = true;
@@ -288,7 +268,7 @@ void test_clamp(fixture & f) {
 
     // addition and clamps together: the clamps see the post-addition h
     p.add = random_vec(E, (float) (0.5*f.rms[L]), 99);
-    check(set_plan(ctx, L, p) && llama_steer_commit(ctx) == LLAMA_STEER_OK, "add+clamp: set + commit");
+    check(set_plan(ctx, L, p, K) && llama_steer_commit(ctx) == LLAMA_STEER_OK, "add+clamp: set + commit");
     orc.record = true;
     orc.clear();
     llama_memory_clear(llama_get_memory(ref), true);
@@ -314,7 +294,7 @@ void test_all_zero(fixture & f) {
     const env & e = f.e;
     llama_context * ctx = e.new_ctx();
     config c;
-    c.n_units = 3;
+    c.n_dirs = 3;
     c.n_monitor = 2;
     for (int il = 0; il < e.n_layer; ++il) {
         c.steer.push_back(il);
@@ -333,18 +313,15 @@ void test_all_zero(fixture & f) {
     plan p;
     p.n_embd = e.n_embd;
     p.add = random_vec(e.n_embd, 1.0f, 5);
-    std::vector<float> W, b, U;
-    p.units(W, b, U);
-    W.resize((size_t) 3*e.n_embd, 0.0f);
-    U.resize((size_t) 3*e.n_embd, 0.0f);
-    b.resize(3, 0.0f);
-    llama_steer_set_units(ctx, 2, W.data(), b.data(), U.data());
+    p.dirs = orthonormal(1, e.n_embd, 6);
+    p.lo = { -0.1f };
+    p.hi = { 0.1f };
+    set_plan(ctx, 2, p, 3);
     llama_steer_commit(ctx);
     const auto moved = run_story(e, ctx, f.prompt, f.cont);
-    std::fill(W.begin(), W.end(), 0.0f);
-    std::fill(b.begin(), b.end(), 0.0f);
-    std::fill(U.begin(), U.end(), 0.0f);
-    llama_steer_set_units(ctx, 2, W.data(), b.data(), U.data());
+    const std::vector<float> zd((size_t) 3*e.n_embd, 0.0f);
+    llama_steer_set_dirs(ctx, 2, zd.data());
+    llama_steer_set_slot(ctx, 2, 1, nullptr, nullptr, nullptr);
     llama_steer_commit(ctx);
     const auto back = run_story(e, ctx, f.prompt, f.cont);
     check(!bit_identical(moved, f.baseline) && bit_identical(back, f.baseline),
@@ -368,7 +345,7 @@ void test_values_per_token(fixture & f) {
     const env & e = f.e;
     const int SL = 1;
     config c;
-    c.n_units = 5;
+    c.n_dirs = 2;
     c.steer = { SL, 3 };
     c.capture = { SL, 3 };
     c.reduce = { 3 };
@@ -388,7 +365,7 @@ void test_values_per_token(fixture & f) {
             const captured cap = get_capture(ctx, SL, e.n_embd);
             rows.insert(rows.end(), cap.rows.begin(), cap.rows.end());
         }
-        set_plan(ctx, SL, plan_at(f, SL, i));
+        set_plan(ctx, SL, plan_at(f, SL, i), c.n_dirs);
         llama_steer_commit(ctx);
     });
     const captured last = get_capture(ctx, SL, e.n_embd);
@@ -420,7 +397,7 @@ void test_values_per_token(fixture & f) {
     llama_context * rb = e.new_ctx();
     const auto want2 = run_story(e, rb, f.prompt, f.cont, [&](int i) {
         configure(rb, c);
-        set_plan(rb, SL, plan_at(f, SL, i));
+        set_plan(rb, SL, plan_at(f, SL, i), c.n_dirs);
         llama_steer_commit(rb);
     });
     const double d2 = max_abs_diff(got, want2);
@@ -485,6 +462,107 @@ void test_two_sequences(fixture & f) {
         check(worst <= tf32(1e-4, 2e-2), fmt("two seqs: block %d rows equal the single-sequence rows at their labels, max diff %.3g%s",
                                  il, worst, reordered ? " (ubatches interleaved the sequences)" : ""));
     }
+    llama_free(ctx);
+}
+
+// rows of one block by (seq, pos), from the last decode
+std::map<std::pair<int, int>, std::vector<float>> rows_by_label(const env & e, llama_context * ctx, int il) {
+    const captured c = get_capture(ctx, il, e.n_embd);
+    std::map<std::pair<int, int>, std::vector<float>> out;
+    for (int r = 0; r < c.n; ++r) {
+        out[{ c.seq[r], c.pos[r] }] = std::vector<float>(c.rows.begin() + (size_t) r*e.n_embd, c.rows.begin() + (size_t) (r + 1)*e.n_embd);
+    }
+    return out;
+}
+
+// Four sequences in one llama_decode, each with its own slot (one unmapped, one steered only from
+// position 5 on), against the same batch on an unsteered context whose block output is rewritten
+// row by row through cb_eval with each row's own plan in double precision: the per-token gather must
+// pick exactly each sequence's plan.
+void test_per_sequence(fixture & f) {
+    const env & e = f.e;
+    const int S = 4, K = 2, CUT = 5, SL = 1, DOWN = 3;
+    const std::vector<std::vector<llama_token>> toks = { f.prompt, f.other, f.prompt, f.other };
+    auto plan_of = [&](int seq, int il) { return plan_at(f, il, seq == 1 ? il + 5 : il); }; // seq 0, 3: plan A; seq 1: plan B
+
+    config c;
+    c.n_slots = S;
+    c.n_dirs = K;
+    c.steer = { SL };
+    c.capture = { SL, DOWN };
+    llama_context * ctx = e.new_ctx(nullptr, S, true);
+    check(configure(ctx, c) == LLAMA_STEER_OK, "per-seq: configure 4 slots");
+    const bool set_ok = set_plan(ctx, SL, plan_of(0, SL), K, 1) && set_plan(ctx, SL, plan_of(1, SL), K, 2) &&
+                        set_plan(ctx, SL, plan_of(3, SL), K, 4) &&
+                        llama_steer_set_seq(ctx, 0, 1, 0, 1 << 30) == LLAMA_STEER_OK && llama_steer_set_seq(ctx, 1, 2, 0, 1 << 30) == LLAMA_STEER_OK &&
+                        llama_steer_set_seq(ctx, 3, 4, CUT, 1 << 30) == LLAMA_STEER_OK && llama_steer_commit(ctx) == LLAMA_STEER_OK;
+    check(set_ok, "per-seq: set directions, three slots, the sequence map + commit");
+    const std::vector<seq_tokens> batch = { { 0, 0, toks[0] }, { 1, 0, toks[1] }, { 2, 0, toks[2] }, { 3, 0, toks[3] } };
+    llama_memory_clear(llama_get_memory(ctx), true);
+    check(decode(ctx, batch), "per-seq: one llama_decode with four sequences");
+
+    // decode() interleaves the sequences token by token: row r of the batch is (order[r].first, order[r].second)
+    std::vector<std::pair<int, int>> order;
+    size_t longest = 0;
+    for (const auto & t : toks) longest = std::max(longest, t.size());
+    for (size_t i = 0; i < longest; ++i) {
+        for (int s = 0; s < S; ++s) {
+            if (i < toks[s].size()) order.push_back({ s, (int) i });
+        }
+    }
+    cb_oracle orc;
+    orc.record = true;
+    orc.write_il = SL;
+    orc.write = [&](float * rows, int64_t n, int64_t E) {
+        for (int64_t r = 0; r < n && r < (int64_t) order.size(); ++r) {
+            const auto [seq, pos] = order[r];
+            if (seq == 2 || (seq == 3 && pos < CUT)) continue;
+            plan_of(seq, SL).apply(rows + r*E, 1);
+        }
+    };
+    llama_context * ref = e.new_ctx(&orc, S, true);
+    llama_memory_clear(llama_get_memory(ref), true);
+    decode(ref, batch);
+    llama_synchronize(ref);
+
+    for (int il : c.capture) {
+        const captured got = get_capture(ctx, il, e.n_embd);
+        bool labels = got.n == (int) order.size() || (il == e.n_layer - 1);
+        double worst = 0;
+        for (int r = 0; r < got.n && labels; ++r) {
+            labels &= got.seq[r] == order[r].first && got.pos[r] == order[r].second;
+            worst = std::max(worst, max_abs_diff(&got.rows[(size_t) r*e.n_embd], &orc.rows[il][(size_t) r*e.n_embd], e.n_embd));
+        }
+        const double tol = il == SL ? tf32(1e-6*std::max(1.0, f.rms[SL]*8), 2e-3*8*f.rms[SL]) : tf32(LOGIT_TOL_AMPLIFIED, 0.5);
+        check(labels && worst <= tol,
+              fmt("per-seq: block %d rows of four sequences (own slots, unmapped, steered from position %d) equal the per-row double reference, max diff %.3g",
+                  il, CUT, worst));
+    }
+    llama_free(ref);
+
+    config one = c;
+    one.n_slots = 1;
+    llama_context * solo = e.new_ctx(nullptr, S, true);
+    check(configure(solo, one) == LLAMA_STEER_OK, "per-seq: configure the one-plan reference");
+
+    // nothing mapped: nonzero slot values leave every token bit-identical to no steering
+    llama_context * plain = e.new_ctx(nullptr, S, true);
+    const auto base = run_story(e, plain, f.prompt, f.cont);
+    for (int seq = 0; seq < S; ++seq) {
+        llama_steer_set_seq(ctx, seq, 0, 0, 0);
+    }
+    const auto unmapped = run_story(e, ctx, f.prompt, f.cont);
+    check(bit_identical(unmapped, base), "per-seq: with no sequence mapped to a slot, logits are bit-identical to no steering");
+    // the same sequence mapped through a slot gives the one-plan mode's logits
+    llama_steer_set_seq(ctx, 0, 1, 0, 1 << 30);
+    const auto mapped = run_story(e, ctx, f.prompt, f.cont);
+    set_plan(solo, SL, plan_of(0, SL), K, 1);
+    llama_steer_commit(solo);
+    const auto ref_logits = run_story(e, solo, f.prompt, f.cont);
+    const double d = max_abs_diff(mapped, ref_logits);
+    check(max_abs_diff(mapped, base) > 1e-2 && d <= 1e-5, fmt("per-seq: a sequence on slot 1 gives the one-plan mode's logits, max diff %.3g", d));
+    llama_free(plain);
+    llama_free(solo);
     llama_free(ctx);
 }
 
@@ -572,7 +650,6 @@ void test_monitor(fixture & f) {
     const int E = e.n_embd, L = e.n_layer - 1, M = 3;
     llama_context * ctx = e.new_ctx();
     config c;
-    c.n_units = 1;
     c.steer = { 1 };
     c.capture = { 1, L };
     c.n_monitor = M;
@@ -582,7 +659,7 @@ void test_monitor(fixture & f) {
     p.n_embd = E;
     p.add = random_vec(E, (float) f.rms[1], 11);
     std::map<int, std::vector<float>> dirs;
-    bool set_ok = set_plan(ctx, 1, p);
+    bool set_ok = set_plan(ctx, 1, p, 0);
     for (int il : { 1, L }) {
         dirs[il] = random_vec(M*E, 1.0f, 20 + il);
         set_ok &= llama_steer_set_monitor(ctx, il, dirs[il].data()) == LLAMA_STEER_OK;
@@ -617,11 +694,11 @@ void test_active(fixture & f) {
     const env & e = f.e;
     llama_context * ctx = e.new_ctx();
     config c;
-    c.n_units = 5;
+    c.n_dirs = 2;
     c.steer = { 1, 3 };
     check(configure(ctx, c) == LLAMA_STEER_OK, "active: configure");
-    set_plan(ctx, 1, plan_at(f, 1, 0));
-    set_plan(ctx, 3, plan_at(f, 3, 2));
+    set_plan(ctx, 1, plan_at(f, 1, 0), c.n_dirs);
+    set_plan(ctx, 3, plan_at(f, 3, 2), c.n_dirs);
     llama_steer_commit(ctx);
     const auto on = run_story(e, ctx, f.prompt, f.cont);
     check(llama_steer_set_active(ctx, false) == LLAMA_STEER_OK && llama_steer_commit(ctx) == LLAMA_STEER_OK, "active: set_active(false) + commit");
@@ -642,7 +719,7 @@ void test_errors(fixture & f) {
     check(llama_steer_model_supported(e.model) && !llama_steer_model_supported(nullptr), "errors: llama is supported, NULL is not");
 
     std::vector<float> z((size_t) 4*e.n_embd, 0.0f);
-    check(llama_steer_set_units(ctx, 1, z.data(), z.data(), z.data()) == LLAMA_STEER_ERR_NOT_CONFIGURED &&
+    check(llama_steer_set_slot(ctx, 1, 1, z.data(), nullptr, nullptr) == LLAMA_STEER_ERR_NOT_CONFIGURED &&
           llama_steer_commit(ctx) == LLAMA_STEER_ERR_NOT_CONFIGURED &&
           llama_steer_get_capture(ctx, 0, nullptr, nullptr, nullptr) == LLAMA_STEER_ERR_NOT_CONFIGURED &&
           llama_steer_get_reduce(ctx, 0, nullptr) == nullptr && llama_steer_n_builds(ctx) == 0,
@@ -655,23 +732,30 @@ void test_errors(fixture & f) {
     const int32_t rc_lo = configure(ctx, bad);
     bad.capture = {};
     bad.steer = { 1 };
+    bad.n_slots = 0;
     const int32_t rc_units = configure(ctx, bad);
+    bad.n_slots = 1;
+    bad.n_dirs = -1;
+    const int32_t rc_dirs = configure(ctx, bad);
+    bad.n_dirs = 0;
+    bad.n_slots = 1;
     llama_steer_config nullblocks = {};
     nullblocks.n_capture_blocks = 2;
     llama_steer_config negative = {};
     negative.n_reduce_blocks = -1;
     check(rc_hi == LLAMA_STEER_ERR_BLOCK_RANGE && rc_lo == LLAMA_STEER_ERR_BLOCK_RANGE, "errors: out-of-range blocks fail configure");
-    check(rc_units == LLAMA_STEER_ERR_INVALID && llama_steer_configure(ctx, &nullblocks) == LLAMA_STEER_ERR_INVALID &&
+    check(rc_units == LLAMA_STEER_ERR_INVALID && rc_dirs == LLAMA_STEER_ERR_INVALID && llama_steer_configure(ctx, &nullblocks) == LLAMA_STEER_ERR_INVALID &&
           llama_steer_configure(nullptr, &nullblocks) == LLAMA_STEER_ERR_INVALID &&
           llama_steer_configure(ctx, &negative) == LLAMA_STEER_ERR_INVALID,
-          "errors: zero units, NULL arrays, negative counts, NULL context fail configure");
+          "errors: zero slots, negative directions, NULL arrays, negative counts, NULL context fail configure");
 
     config c;
-    c.n_units = 4;
+    c.n_dirs = 4;
     c.steer = { 1 };
     c.capture = { 2 };
     check(configure(ctx, c) == LLAMA_STEER_OK, "errors: a valid configure");
-    check(configure(ctx, bad) == LLAMA_STEER_ERR_INVALID, "errors: a failing configure ...");
+    bad.capture = { L };
+    check(configure(ctx, bad) == LLAMA_STEER_ERR_BLOCK_RANGE, "errors: a failing configure ...");
     llama_memory_clear(llama_get_memory(ctx), true);
     decode(ctx, { { 0, 0, f.prompt } });
     check(llama_steer_get_capture(ctx, 2, nullptr, nullptr, nullptr) == (int32_t) f.prompt.size(), "errors: ... keeps the previous configuration");
@@ -680,10 +764,16 @@ void test_errors(fixture & f) {
     nan[3] = NAN;
     const llama_seq_id bad_seq = -1;
     const llama_pos p = 0;
-    check(llama_steer_set_units(ctx, 2, z.data(), z.data(), z.data()) == LLAMA_STEER_ERR_NOT_CONFIGURED &&
-          llama_steer_set_units(ctx, 1, nullptr, z.data(), z.data()) == LLAMA_STEER_ERR_INVALID &&
-          llama_steer_set_units(ctx, 1, nan.data(), z.data(), z.data()) == LLAMA_STEER_ERR_INVALID &&
-          llama_steer_set_units(ctx, 99, z.data(), z.data(), z.data()) == LLAMA_STEER_ERR_BLOCK_RANGE &&
+    std::vector<float> lo_gt_hi = { 1, 0, 0, 0 }, hi0 = { 0, 0, 0, 0 };
+    check(llama_steer_set_slot(ctx, 2, 1, z.data(), nullptr, nullptr) == LLAMA_STEER_ERR_NOT_CONFIGURED &&
+          llama_steer_set_dirs(ctx, 1, nullptr) == LLAMA_STEER_ERR_INVALID &&
+          llama_steer_set_dirs(ctx, 1, nan.data()) == LLAMA_STEER_ERR_INVALID &&
+          llama_steer_set_slot(ctx, 1, 1, nan.data(), nullptr, nullptr) == LLAMA_STEER_ERR_INVALID &&
+          llama_steer_set_slot(ctx, 1, 1, z.data(), lo_gt_hi.data(), hi0.data()) == LLAMA_STEER_ERR_INVALID &&
+          llama_steer_set_slot(ctx, 1, 2, z.data(), nullptr, nullptr) == LLAMA_STEER_ERR_INVALID &&
+          llama_steer_set_slot(ctx, 1, 0, z.data(), nullptr, nullptr) == LLAMA_STEER_ERR_INVALID &&
+          llama_steer_set_seq(ctx, 0, 1, 0, 10) == LLAMA_STEER_ERR_INVALID &&
+          llama_steer_set_slot(ctx, 99, 1, z.data(), nullptr, nullptr) == LLAMA_STEER_ERR_BLOCK_RANGE &&
           llama_steer_set_monitor(ctx, 1, z.data()) == LLAMA_STEER_ERR_NOT_CONFIGURED &&
           llama_steer_get_capture(ctx, 1, nullptr, nullptr, nullptr) == LLAMA_STEER_ERR_NOT_CONFIGURED &&
           llama_steer_get_monitor(ctx, 2, nullptr, nullptr, nullptr) == LLAMA_STEER_ERR_NOT_CONFIGURED &&
@@ -691,7 +781,7 @@ void test_errors(fixture & f) {
           llama_steer_set_reduce_ranges(ctx, &bad_seq, &p, &p, 1) == LLAMA_STEER_ERR_INVALID &&
           llama_steer_set_reduce_ranges(ctx, nullptr, nullptr, nullptr, 1) == LLAMA_STEER_ERR_INVALID &&
           llama_steer_get_reduce(ctx, 2, nullptr) == nullptr,
-          "errors: wrong role, NULL, NaN, bad block, bad ranges are rejected with their codes");
+          "errors: wrong role, NULL, NaN, lo > hi, bad slot, set_seq in one-plan mode, bad block, bad ranges are rejected with their codes");
 
     check(llama_steer_configure(ctx, nullptr) == LLAMA_STEER_OK &&
           llama_steer_get_capture(ctx, 2, nullptr, nullptr, nullptr) == LLAMA_STEER_ERR_NOT_CONFIGURED,
@@ -758,6 +848,7 @@ int main(int argc, char ** argv) {
     test_all_zero(f);
     test_values_per_token(f);
     test_two_sequences(f);
+    test_per_sequence(f);
     test_reduce(f);
     test_monitor(f);
     test_active(f);

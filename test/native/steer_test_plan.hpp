@@ -1,6 +1,6 @@
 // A steering plan for one block (an additive vector, then simultaneous clamps of the projections on
 // unit directions, computed from the post-addition h), two ways:
-//   - units(): the test's own encoding into the patch's generic stage h += U^T relu(W h + b)
+//   - slot(): what the patch is given (directions, addition, bounds)
 //   - apply(): a double-precision host reference on raw rows, used through cb_eval writes
 // The two share nothing but the plan, so agreement checks the patch's graph ops.
 #pragma once
@@ -18,35 +18,24 @@ struct plan {
     std::vector<std::vector<float>> dirs;  // unit directions
     std::vector<float> lo, hi;             // bounds per direction
 
-    int n_units() const { return 1 + 2*(int) dirs.size(); }
+    int n_dirs() const { return (int) dirs.size(); }
 
-    // unit 0 carries the addition (W = 0, b = 1, U = a); per direction k, with p = v.(h + a):
-    //   relu(lo - p) * v   : W = -v, b = lo - v.a, U =  v
-    //   relu(p - hi) * -v  : W =  v, b = v.a - hi, U = -v
-    // their sum is (clamp(p, lo, hi) - p) v
-    void units(std::vector<float> & W, std::vector<float> & b, std::vector<float> & U) const {
-        const int E = n_embd, R = n_units(), K = (int) dirs.size();
-        W.assign((size_t) R*E, 0.0f);
-        U.assign((size_t) R*E, 0.0f);
-        b.assign(R, 0.0f);
+    // What the patch takes for one slot, padded to n_cap directions (extra rows zero and unbounded).
+    // The patch shifts the bounds by d.c and clamps d.h in the graph; apply() instead adds first and
+    // clamps the projection of h + a in double, so the two share nothing but the plan.
+    void slot(int n_cap, std::vector<float> & D, std::vector<float> & c, std::vector<float> & l, std::vector<float> & h) const {
+        const int E = n_embd;
+        D.assign((size_t) n_cap*E, 0.0f);
+        c.assign(E, 0.0f);
+        l.assign(n_cap, -INFINITY);
+        h.assign(n_cap, INFINITY);
         if (!add.empty()) {
-            b[0] = 1.0f;
-            std::copy(add.begin(), add.end(), U.begin());
+            std::copy(add.begin(), add.end(), c.begin());
         }
-        for (int k = 0; k < K; ++k) {
-            double va = 0;
-            for (int i = 0; i < E && !add.empty(); ++i) {
-                va += (double) dirs[k][i]*add[i];
-            }
-            const int rl = 1 + k, rh = 1 + K + k;
-            for (int i = 0; i < E; ++i) {
-                W[(size_t) rl*E + i] = -dirs[k][i];
-                U[(size_t) rl*E + i] =  dirs[k][i];
-                W[(size_t) rh*E + i] =  dirs[k][i];
-                U[(size_t) rh*E + i] = -dirs[k][i];
-            }
-            b[rl] = (float) (lo[k] - va);
-            b[rh] = (float) (va - hi[k]);
+        for (int k = 0; k < (int) dirs.size(); ++k) {
+            std::copy(dirs[k].begin(), dirs[k].end(), D.begin() + (size_t) k*E);
+            l[k] = lo[k];
+            h[k] = hi[k];
         }
     }
 

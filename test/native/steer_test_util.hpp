@@ -111,12 +111,15 @@ struct env {
     int n_layer = 0;
     int n_vocab = 0;
 
-    llama_context * new_ctx(cb_oracle * oracle = nullptr) const {
+    // n_seq = 2, non-unified KV: multi-sequence batches are split by sequence; the addon's own
+    // contexts (several sequences, unified KV, batches kept in order) use n_seq > 2, unified = true
+    llama_context * new_ctx(cb_oracle * oracle = nullptr, int n_seq = 2, bool unified = false) const {
         llama_context_params cp = llama_context_default_params();
         cp.n_ctx           = 512;
         cp.n_batch         = 128;
         cp.n_ubatch        = 128;
-        cp.n_seq_max       = 2;     // non-unified KV: multi-sequence batches are split by sequence
+        cp.n_seq_max       = n_seq;
+        cp.kv_unified      = unified;
         cp.n_threads       = 2;
         cp.n_threads_batch = 2;
         cp.no_perf         = false; // n_reused is read by the graph-reuse checks
@@ -135,6 +138,29 @@ struct env {
         return toks;
     }
 };
+
+// a steering configuration whose block arrays it owns
+struct config {
+    int n_slots = 1, n_dirs = 0, n_monitor = 0;
+    std::vector<int32_t> steer, capture, reduce, monitor;
+
+    llama_steer_config get() const {
+        llama_steer_config c = {};
+        c.n_slots        = steer.empty() ? 0 : n_slots;
+        c.n_dirs         = n_dirs;
+        c.steer_blocks   = steer.data();   c.n_steer_blocks   = (int32_t) steer.size();
+        c.capture_blocks = capture.data(); c.n_capture_blocks = (int32_t) capture.size();
+        c.reduce_blocks  = reduce.data();  c.n_reduce_blocks  = (int32_t) reduce.size();
+        c.n_monitor      = n_monitor;
+        c.monitor_blocks = monitor.data(); c.n_monitor_blocks = (int32_t) monitor.size();
+        return c;
+    }
+};
+
+int32_t configure(llama_context * ctx, const config & c) {
+    const llama_steer_config cfg = c.get();
+    return llama_steer_configure(ctx, &cfg);
+}
 
 struct seq_tokens {
     llama_seq_id             seq;

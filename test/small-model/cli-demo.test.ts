@@ -7,7 +7,7 @@ interface Demo { trait: string; blocks: number[]; coefficient: number; capThresh
 
 t.before(() => requireBuiltCli());
 
-t.test('demo --json answers each question five ways, and the capped answers sit at the threshold with the trait gone', async (t) => {
+t.test('demo --json answers each question five ways, and the capped answers stay at or below the threshold with the trait gone', async (t) => {
   const r = runCli(['demo', '--json', '--questions', '2']);
   t.equal(r.status, 0, r.stderr);
   const d = json<Demo>(r);
@@ -19,6 +19,8 @@ t.test('demo --json answers each question five ways, and the capped answers sit 
   t.same(by('"You are a pirate assistant." uncapped').map((x) => x.pole), ['pirate', 'pirate']);
   const capped = by('"You are a pirate assistant." capped');
   t.same(capped.map((x) => x.pole), ['plain', 'plain'], 'capping removes the pushed trait');
-  // The monitor reads after the cap, so a capped prompt's last token projects exactly at the threshold.
-  for (const x of capped) t.ok(Math.abs(x.projection - d.capThreshold) < 1e-3, `projection ${x.projection} vs threshold ${d.capThreshold}`);
+  // The monitor reads after the cap: a capped prompt's last token never projects above the threshold
+  // (caps at earlier blocks may already have pulled it below), while the uncapped one is above it.
+  for (const x of capped) t.ok(x.projection <= d.capThreshold + 1e-3, `projection ${x.projection} vs threshold ${d.capThreshold}`);
+  for (const x of by('"You are a pirate assistant." uncapped')) t.ok(x.projection > d.capThreshold, `uncapped projection ${x.projection} above ${d.capThreshold}`);
 });

@@ -117,3 +117,16 @@ t.test('chat without --json writes replies and command results as text', async (
   t.equal(bad.status, 1);
   t.match(bad.stderr, /^persona-steer chat: ERR_CHAT_TEMPLATE: /);
 });
+
+t.test('chat keeps the conversation in one sequence: a later turn evaluates only what follows the history', async (t) => {
+  const input = ['Once upon a time', 'Once upon a time', '/quit'].join('\n');
+  const r = runCli(['chat', ...M, '--greedy', '--max-tokens', '12', '--json'], { input });
+  t.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as ChatLine & { cachedTokens: number; promptTokens: number });
+  t.equal(lines[0].cachedTokens, 0);
+  t.ok(lines[1].cachedTokens > 0 && lines[1].cachedTokens < lines[1].promptTokens,
+    `second turn: ${lines[1].cachedTokens} of ${lines[1].promptTokens} prompt tokens came from the sequence`);
+  const first = await ctx.complete('Once upon a time', { greedy: true, maxTokens: 12, steer: false });
+  const cold = await ctx.complete(`Once upon a time${first.text}\nOnce upon a time`, { greedy: true, maxTokens: 12, steer: false });
+  t.same(lines[1].tokens, cold.tokens, 'the same reply as the whole conversation evaluated cold');
+});

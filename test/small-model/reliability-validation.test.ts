@@ -88,27 +88,27 @@ const FUNCTIONS = (): Record<string, OptionsFn> => ({
   capture: {
     keys: CONTEXT_OPTION_KEYS.capture,
     call: (o) => ctx.capture('Once upon a time', o as never),
-    wrong: { blocks: [5, -1, [], [0, 5], 'last'], positions: ['first', [true], [1, 0, 1, 0, 1, 0]], reduce: ['sum', true] },
+    wrong: { steer: [42, 'plan', { ops: 'x' }, [{ kind: 'add' }]], blocks: [5, -1, [], [0, 5], 'last'], positions: ['first', [true], [1, 0, 1, 0, 1, 0]], reduce: ['sum', true] },
   },
   captureMean: {
     keys: CONTEXT_OPTION_KEYS.captureMean,
     call: (o) => ctx.captureMean([item()], o as never),
-    wrong: { blocks: [7, [1.5]], signal: ['abort'] },
+    wrong: { steer: [42, 'plan', { ops: 'x' }, [{ kind: 'add' }]], blocks: [7, [1.5]], signal: ['abort'] },
   },
   projectionMeans: {
     keys: CONTEXT_OPTION_KEYS.projectionMeans,
     call: (o) => ctx.projectionMeans([item()], mon(), o as never),
-    wrong: { signal: [{}] },
+    wrong: { steer: [42, 'plan', { ops: 'x' }, [{ kind: 'add' }]], signal: [{}] },
   },
   logits: {
     keys: CONTEXT_OPTION_KEYS.logits,
     call: (o) => ctx.logits('Once', o as never),
-    wrong: { all: ['all', 1] },
+    wrong: { steer: [42, 'plan', { ops: 'x' }, [{ kind: 'add' }]], all: ['all', 1] },
   },
   evaluate: {
     keys: CONTEXT_OPTION_KEYS.evaluate,
     call: (o) => ctx.evaluate([{ tokens: [1, 400] }], o as never),
-    wrong: { keepMemory: ['yes'], captureBlocks: [5, [], 'none'] },
+    wrong: { steer: [42, 'plan', { ops: 'x' }, [{ kind: 'add' }]], keepMemory: ['yes'], captureBlocks: [5, [], 'none'] },
   },
   setLlamaControlVector: {
     keys: CONTEXT_OPTION_KEYS.setLlamaControlVector,

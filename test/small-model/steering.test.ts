@@ -143,14 +143,13 @@ t.test('values changed before every token never rebuild the graph and match the 
 
 t.test('a plan replaced during generation takes effect without a rebuild', async (t) => {
   const v = randomVector(nEmbd, 9, 1);
-  const plain = await ctx.complete([1], { greedy: true, maxTokens: 40 });
-  ctx.setSteering([add(v, 0, [2])]);
-  await ctx.complete([1], { greedy: true, maxTokens: 2 });
+  const plain = await ctx.complete([1], { greedy: true, maxTokens: 40, steer: false });
+  await ctx.complete([1], { greedy: true, maxTokens: 2, steer: [add(v, 0, [2])] });
   const before = await ctx.stats();
   let n = 0;
-  const stream = ctx.generate([1], { greedy: true, maxTokens: 40 });
+  const stream = ctx.generate([1], { greedy: true, maxTokens: 40, steer: [add(v, 0, [2])] });
   for await (const ev of stream) {
-    if (ev.token !== null && ++n === 5) ctx.setSteering([add(v, 8, [2])]);
+    if (ev.token !== null && ++n === 5) stream.setSteering([add(v, 8, [2])]);
   }
   const r = await stream.result;
   const after = await ctx.stats();
