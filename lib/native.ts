@@ -192,6 +192,16 @@ export interface NativeAddon {
   llamaCppVersion: string;
 }
 
+/**
+ * The method names of the native classes, checked against the interfaces above by the compiler
+ * (every key listed, nothing else) and against the loaded addon by test/small-model/native-surface.
+ */
+export const NATIVE_MODEL_METHODS = ['info', 'tokenize', 'detokenize', 'tokenToPiece', 'applyChatTemplate', 'dispose', 'isDisposed'] as const;
+export const NATIVE_CONTEXT_METHODS = ['evaluate', 'generate', 'clearSequence', 'stats', 'setControlVector', 'info', 'dispose', 'requireHooked'] as const;
+type Exact<List extends readonly string[], I> = [Exclude<keyof I, List[number]>, Exclude<List[number], keyof I>] extends [never, never] ? true : never;
+// Compile-time: a method added to an interface but not to its list (or the reverse) fails here.
+export const NATIVE_SURFACE_CHECKED: [Exact<typeof NATIVE_MODEL_METHODS, NativeModel>, Exact<typeof NATIVE_CONTEXT_METHODS, NativeContext>] = [true, true];
+
 const packageRoot = path.resolve(__dirname, '..');
 
 /** Where the loader looks, in order: an explicit override, a matching prebuild, the local build. */

@@ -11,6 +11,7 @@
 #include "llama-steer.h"
 #include "model.h"
 #include "plan-convert.h"
+#include "type-tags.h"
 
 #include <algorithm>
 #include <climits>
@@ -98,7 +99,9 @@ Napi::Function ContextWrap::define(Napi::Env env) {
 // never runs out of room because of the others.
 Napi::Value ContextWrap::create(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
+    unwrap_tagged<ModelWrap>(env, info[0], kModelTag, "model");
     Napi::Object model_obj = info[0].As<Napi::Object>();
+    if (!info[1].IsObject()) throw_error(env, "ERR_INVALID_ARG", "options must be an object");
     Napi::Object opts = info[1].As<Napi::Object>();
     Napi::Object obj = EnvState::get(env).context_ctor.New({model_obj});
     ContextWrap * self = ContextWrap::Unwrap(obj);
@@ -114,10 +117,10 @@ Napi::Value ContextWrap::create(const Napi::CallbackInfo & info) {
     params.n_threads = get_int(env, opts, "threads", 0);
     params.n_threads_batch = params.n_threads;
     params.no_perf = false;
-    // A unified cache only when sequences share it: with it llama.cpp validates every batch against
-    // all 256 possible sequences, a fixed cost per decode that dominates small models. Unified, a
-    // batch is never reordered by sequence (split_simple), so rows come back in batch order.
-    params.kv_unified = n_seq > 1;
+    // One KV stream per sequence (not unified): each sequence attends over its own contextSize
+    // cells only, as llama-batched-bench and llama-server's slots do. llama.cpp then splits a batch
+    // by sequence (split_equal); the hook labels rows by (seq, pos) and logits are read by batch index.
+    params.kv_unified = false;
     if (params.n_threads <= 0) {
         params.n_threads = (int32_t) std::max(1u, std::thread::hardware_concurrency());
         params.n_threads_batch = params.n_threads;
@@ -166,8 +169,9 @@ ContextWrap::ContextWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Con
     if (info.Length() != 1 || !info[0].IsObject()) {
         throw_error(info.Env(), "ERR_INVALID_ARG", "NativeContext cannot be constructed directly; use createContext()");
     }
+    ModelWrap * mw = unwrap_tagged<ModelWrap>(info.Env(), info[0], kModelTag, "model");
     Napi::Object model_obj = info[0].As<Napi::Object>();
-    ModelWrap * mw = ModelWrap::Unwrap(model_obj);
+    info.This().As<Napi::Object>().TypeTag(&kContextTag);
     model_ = mw->handle(info.Env());
     model_ref_ = Napi::Persistent(model_obj);
     thread_ = std::make_unique<TaskThread>();

@@ -1,4 +1,5 @@
 #include "model.h"
+#include "type-tags.h"
 
 #include "boundary.h"
 #include "errors.h"
@@ -52,6 +53,7 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<ModelWr
         throw_error(info.Env(), "ERR_INVALID_ARG", "NativeModel cannot be constructed directly; use loadModel()");
     }
     model_ = *info[0].As<Napi::External<ModelPtr>>().Data();
+    info.This().As<Napi::Object>().TypeTag(&kModelTag);
     EnvState::get(env_).add(this);
 }
 

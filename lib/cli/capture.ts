@@ -2,7 +2,7 @@
 import { blocksFlag, bool, choice, parse, required } from './args';
 import { COMMON_FLAGS, MODEL_FLAGS, checkModelBlocks, f32, openModel, printJson } from './common';
 import type { Command } from './command';
-import { STEER_FLAGS, buildOps, steerSpecs } from './steer-flags';
+import { STEER_FLAGS, buildPlan, steerSpecs } from './steer-flags';
 
 export const capture: Command = {
   name: 'capture',
@@ -13,7 +13,8 @@ export const capture: Command = {
   --prompt, -p TEXT         prompt (raw text; the model's BOS is added)
   --blocks BLOCKS           blocks to read: 3, 2-4, 1,3,5 or all (default all)
   --positions all|last      every token (default) or the last one
-  --add/--clamp/--ablate    steering applied before reading (as in generate)
+  --add/--cap/--clamp/--ablate  steering applied before reading (as in generate; at the positions the files
+                            record, else every position)
   --context-size N, --threads N, --gpu-layers N
   --json                    print { tokens: [id...], blocks: [{ block, positions: [p...], rows: [[n_embd floats]...] }] }
                             (one row per selected token, in position order)
@@ -29,9 +30,8 @@ export const capture: Command = {
     const specs = steerSpecs(values);
     const s = await openModel(values);
     try {
-      const steer = await buildOps(specs, s.model);
-      if (steer.length > 0) s.context.setSteering(steer);
-      const r = await s.context.capture(prompt, { blocks: checkModelBlocks('--blocks', blocks, s.model), positions });
+      const { plan } = await buildPlan(specs, s.model);
+      const r = await s.context.capture(prompt, { blocks: checkModelBlocks('--blocks', blocks, s.model), positions, steer: plan });
       const out = r.blocks.map((b) => {
         const order = Array.from(b.positions, (_, i) => i).sort((x, y) => b.positions[x] - b.positions[y]);
         return { block: b.block, positions: order.map((i) => b.positions[i]), rows: order.map((i) => Array.from(b.rows[i], f32)) };

@@ -1,20 +1,24 @@
 // persona-steer chat: an interactive conversation whose steering can change between turns.
-// Lines starting with / are commands (/add FILE 2, /clear, ...); anything else is a user turn.
+// Lines starting with / are commands (/add FILE, /cap FILE, /clear, ...); anything else is a user turn.
 import readline from 'node:readline';
 import { ErrorCodes, PersonaSteerError } from '../errors';
 import type { ChatMessage } from '../model';
+import { STEER_POSITIONS, type SteerPositions } from '../vector/vector-metadata';
 import { bool, choice, parse, parseBlocks, parseNumberText, str, usageError } from './args';
 import { COMMON_FLAGS, MODEL_FLAGS, openModel, printJson, warn } from './common';
 import type { Command } from './command';
-import { SAMPLING_FLAGS, samplingOptions } from './generate';
-import { STEER_FLAGS, buildOps, describeSpecs, steerSpecs, type SteerSpec } from './steer-flags';
-import type { PersonaVector } from '../vector/persona-vector';
+import { CONDITION_FLAGS, buildConditions, checkPrompt, conditionSpecs, describeCheck } from './condition-flags';
+import { CONDITION_USAGE, SAMPLING_FLAGS, STEER_USAGE, samplingOptions } from './generate';
+import { POSITIONS_FLAG, STEER_FLAGS, buildPlan, parseAdd, positionsFlag, steerSpecs, type BuiltPlan, type SteerSpec, type VectorCache } from './steer-flags';
 
 const HELP = `commands:
-  /add FILE [SCALE] [BLOCKS]      add SCALE (default 1) x the file's vector (BLOCKS like 2-4; default all of the file's)
+  /add FILE[:SCALE][@BLOCKS]      add the file's vector: its recorded coefficient and blocks, or SCALE (raw) / BLOCKS
+  /add FILE SCALE [BLOCKS]        the same, SCALE and BLOCKS (like 2-4) as separate words
+  /cap FILE                       cap at the file's recorded thresholds and blocks (persona-steer calibrate)
   /cap FILE MAX [BLOCKS]          keep the projection on the vector <= MAX
   /clamp FILE MIN MAX [BLOCKS]    keep it within [MIN, MAX]; - for no bound
   /ablate FILE [BLOCKS]           remove the component along the vector
+  /positions prompt|generated|all|auto   tokens the steering applies to (auto: what the files record)
   /clear                          remove all steering
   /steering                       show the steering in effect
   /reset                          forget the conversation (steering stays)
@@ -26,7 +30,8 @@ function optBlocks(cmd: string, text: string | undefined): number[] | 'all' | un
 }
 
 /** Parses one /command into a steering change; null for commands that are not about steering. */
-export function parseChatCommand(line: string): { kind: 'spec'; spec: SteerSpec } | { kind: 'clear' | 'steering' | 'reset' | 'help' | 'quit' } {
+export function parseChatCommand(line: string): { kind: 'spec'; spec: SteerSpec } | { kind: 'positions'; positions: SteerPositions | undefined }
+  | { kind: 'clear' | 'steering' | 'reset' | 'help' | 'quit' } {
   const [cmd, ...args] = line.trim().split(/\s+/);
   const arity = (min: number, max: number, form: string) => {
     if (args.length < min || args.length > max) throw usageError(`${cmd} takes ${form}`);
@@ -34,11 +39,19 @@ export function parseChatCommand(line: string): { kind: 'spec'; spec: SteerSpec 
   const bound = (name: string, t: string) => (t === '-' ? undefined : parseNumberText(`${cmd} ${name}`, t));
   switch (cmd) {
     case '/add':
-      arity(1, 3, 'FILE [SCALE] [BLOCKS]');
-      return { kind: 'spec', spec: { kind: 'add', file: args[0], scale: args[1] === undefined ? 1 : parseNumberText('/add SCALE', args[1]), blocks: optBlocks(cmd, args[2]) } };
+      arity(1, 3, 'FILE[:SCALE][@BLOCKS], or FILE SCALE [BLOCKS]');
+      if (args.length === 1) return { kind: 'spec', spec: parseAdd(args[0]) };
+      return { kind: 'spec', spec: { kind: 'add', file: args[0], scale: parseNumberText('/add SCALE', args[1]), blocks: optBlocks(cmd, args[2]) } };
     case '/cap':
-      arity(2, 3, 'FILE MAX [BLOCKS]');
+      arity(1, 3, 'FILE, or FILE MAX [BLOCKS]');
+      if (args.length === 1) return { kind: 'spec', spec: { kind: 'cap', file: args[0] } };
       return { kind: 'spec', spec: { kind: 'clamp', file: args[0], max: parseNumberText('/cap MAX', args[1]), blocks: optBlocks(cmd, args[2]) } };
+    case '/positions': {
+      arity(1, 1, `one of ${STEER_POSITIONS.join(', ')} or auto`);
+      if (args[0] === 'auto') return { kind: 'positions', positions: undefined };
+      if (!(STEER_POSITIONS as readonly string[]).includes(args[0])) throw usageError(`/positions takes one of ${STEER_POSITIONS.join(', ')} or auto; received ${JSON.stringify(args[0])}`);
+      return { kind: 'positions', positions: args[0] as SteerPositions };
+    }
     case '/clamp': {
       arity(3, 4, 'FILE MIN MAX [BLOCKS]');
       const min = bound('MIN', args[1]);
@@ -73,38 +86,47 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
                             conversation is one text that the model continues (models without a template)
   --max-tokens N            tokens per reply (default 128)
   --greedy, --seed S, --temperature T, --top-k K, --top-p P
-  --add/--clamp/--ablate    steering at the start (as in generate)
-  --context-size N, --threads N, --gpu-layers N
-  --json                    one JSON object per line: { type: "reply", user, text, tokens, stopReason, steering },
-                            { type: "steering", steering }, { type: "reset" }, { type: "error", code, message }
+  Steering at the start (as in generate; the commands above change it):
+${STEER_USAGE}  Conditions, checked on every turn's whole prompt (as in generate):
+${CONDITION_USAGE}  --context-size N, --threads N, --gpu-layers N
+  --json                    one JSON object per line: { type: "reply", user, text, tokens, stopReason, steering, positions,
+                            condition? }, { type: "steering", steering, positions }, { type: "reset" },
+                            { type: "error", code, message }
 
   Ctrl-C (or SIGINT) during a reply stops the reply and the chat goes on; a second Ctrl-C, or one
   while no reply is running, ends the chat with exit status 130.
 `,
   async run(argv, { signal }) {
     const { values } = parse('chat', argv, {
-      ...MODEL_FLAGS, ...COMMON_FLAGS, ...STEER_FLAGS, ...SAMPLING_FLAGS, system: { type: 'string' }, format: { type: 'string' },
+      ...MODEL_FLAGS, ...COMMON_FLAGS, ...STEER_FLAGS, ...POSITIONS_FLAG, ...CONDITION_FLAGS, ...SAMPLING_FLAGS,
+      system: { type: 'string' }, format: { type: 'string' },
     });
     const json = bool(values, 'json');
     const system = str(values, 'system');
     const sampling = samplingOptions(values);
     let specs = steerSpecs(values);
+    let positions = positionsFlag(values);
+    const cond = conditionSpecs(values);
     const requested = choice(values, 'format', ['chat', 'plain'] as const);
-    const s = await openModel(values);
+    // A second sequence lets condition checks run without evicting the conversation's cells.
+    const s = await openModel(values, undefined, cond.specs.length > 0 ? 2 : 1);
     try {
       const hasTemplate = !!s.model.info.chatTemplate;
       if (requested === 'chat' && !hasTemplate) throw new PersonaSteerError(ErrorCodes.CHAT_TEMPLATE, '--format chat: the model has no chat template; use --format plain');
       const format = requested ?? (hasTemplate ? 'chat' : 'plain');
       if (format === 'plain' && system !== undefined) throw usageError('--system needs the chat format');
       if (!requested && !hasTemplate && !json) warn('the model has no chat template: plain mode, the model continues the conversation text');
-      const cache = new Map<string, PersonaVector>();
-      const apply = async (next: SteerSpec[]) => {
-        const ops = await buildOps(next, s.model, cache);
-        s.context.setSteering(ops.length > 0 ? ops : null);
+      const cache: VectorCache = new Map();
+      let built: BuiltPlan = { plan: null, positions: 'all', steering: [] };
+      const apply = async (next: SteerSpec[], nextPositions: SteerPositions | undefined) => {
+        built = await buildPlan(next, s.model, nextPositions, cache);
         specs = next;
+        positions = nextPositions;
       };
-      await apply(specs);
-      // One sequence for the conversation: each turn evaluates only what follows the history it holds.
+      await apply(specs, positions);
+      const conditions = await buildConditions(cond.specs, s.model, cache);
+      // One sequence for the conversation: each turn evaluates only what follows the history it holds
+      // (and all of it again when the plan changes). Condition checks run on a second sequence.
       const conversation = s.context.createSequence();
       let messages: ChatMessage[] = system !== undefined ? [{ role: 'system', content: system }] : [];
       let transcript = '';
@@ -129,8 +151,8 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
       rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'));
       const say = (text: string) => { if (!json) process.stdout.write(text); };
       const showSteering = () => {
-        if (json) printJson({ type: 'steering', steering: describeSpecs(specs) });
-        else say(`steering: ${specs.length > 0 ? describeSpecs(specs).join('; ') : 'none'}\n`);
+        if (json) printJson({ type: 'steering', steering: built.steering, positions: built.positions });
+        else say(`steering: ${specs.length > 0 ? `${built.steering.join('; ')} (positions ${built.positions})` : 'none'}\n`);
       };
       if (interactive) { say('type /help for commands\n'); rl.setPrompt('> '); rl.prompt(); }
       for await (const raw of rl) {
@@ -148,20 +170,26 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
               if (json) printJson({ type: 'reset' }); else say('conversation cleared\n');
             } else if (c.kind === 'steering') showSteering();
             else if (c.kind === 'clear') {
-              await apply([]);
+              await apply([], positions);
               showSteering();
             } else if (c.kind === 'spec') {
-              await apply([...specs, c.spec]);
+              await apply([...specs, c.spec], positions);
+              showSteering();
+            } else if (c.kind === 'positions') {
+              await apply(specs, c.positions);
               showSteering();
             }
           } else {
             let prompt: string | { messages: ChatMessage[] };
             if (format === 'chat') prompt = { messages: [...messages, { role: 'user', content: line }] };
             else prompt = transcript === '' ? line : `${transcript}\n${line}`;
+            // One controller per turn: Ctrl-C stops this turn (its condition check or its reply) only.
             reply = new AbortController();
-            const stream = conversation.generate(prompt, { ...sampling, signal: reply.signal });
             let r;
             try {
+              const check = conditions.length > 0 && built.plan ? await checkPrompt(s.context, prompt, cond.specs, conditions, cond.mode, reply.signal) : null;
+              if (check && !json) process.stderr.write(`${describeCheck(cond.specs, check)}\n`);
+              const stream = conversation.generate(prompt, { ...sampling, steer: check && !check.matched ? null : built.plan, signal: reply.signal });
               if (!json) for await (const ev of stream) say(ev.text);
               r = await stream.result;
             } finally {
@@ -172,7 +200,7 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
             else transcript = `${prompt as string}${r.text}`;
             if (json) {
               printJson({ type: 'reply', user: line, text: r.text, tokens: r.tokens, stopReason: r.stopReason, cachedTokens: r.cachedTokens,
-                promptTokens: r.promptTokens, steering: describeSpecs(specs) });
+                promptTokens: r.promptTokens, steering: built.steering, positions: built.positions, ...(check ? { condition: check } : {}) });
             }
           }
         } catch (e) {

@@ -24,7 +24,7 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function openModel(values: Values, contextSize?: number): Promise<Session> {
+export async function openModel(values: Values, contextSize?: number, sequences = 1): Promise<Session> {
   const path = required(values, 'model', 'a model GGUF file');
   const ctxSize = int(values, 'context-size', 8, 1 << 20) ?? contextSize;
   const threads = int(values, 'threads', 0, 1024);
@@ -34,6 +34,7 @@ export async function openModel(values: Values, contextSize?: number): Promise<S
     const context = await model.createContext({
       ...(ctxSize !== undefined ? { contextSize: ctxSize } : {}),
       ...(threads !== undefined ? { threads } : {}),
+      ...(sequences > 1 ? { sequences } : {}),
     });
     return {
       model,

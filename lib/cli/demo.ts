@@ -4,9 +4,12 @@
 // system prompt pushes it, printing the monitored projection of each answer.
 import { ErrorCodes, PersonaSteerError } from '../errors';
 import { Model, type Context } from '../index';
-import { steerAdd } from '../persona/steer';
+import { calibrateCap, withCapThresholds } from '../persona/calibrate';
+import { extractPersonaVector } from '../persona/extract';
+import { cap, personaPlan, steerAdd } from '../persona/steer';
 import type { SteerOp, SteeringPlan } from '../steering';
-import { CAP_CALIBRATION_QUESTIONS, DEFAULT_TOY_MODEL, chooseSteering, extractToyTrait, neutralCap, separatingBlocks, trainQuestions } from '../toy/acceptance';
+import { DEFAULT_TOY_MODEL } from '../toy/acceptance';
+import { toySpec } from '../toy/spec';
 import { evalQuestions } from '../toy/questions';
 import { scoreAnswer } from '../toy/scorer';
 import { NEUTRAL_SYSTEM_PROMPT, SYSTEM_PROMPTS, TRAIT_NAMES, TRAIT_POLES, type TraitName } from '../toy/traits';
@@ -30,12 +33,13 @@ export const demo: Command = {
   summary: 'the main job on the built-in toy chat model: extract, add, subtract, cap, monitor',
   usage: `persona-steer demo [--trait cheerful|sycophantic|pirate] [--questions N] [--model FILE] [--json]
 
-  Extracts the trait's persona vector from the toy model's contrastive system prompts
-  (models/toy-persona.gguf, the project's own model), picks a block and coefficient on training
-  questions, then answers held-out questions as: the neutral assistant; +vector; -vector; and
-  with the trait capped at the neutral mean while the system prompt pushes the trait. Each answer
-  shows the pole the scorer sees and the projection on the vector at the prompt's last token,
-  where the model settles its persona (monitored in-graph).
+  The recipe with every setting at its default, on the toy model (models/toy-persona.gguf, the
+  project's own model): extracts the trait's persona vector from its two contrastive system
+  prompts and 12 training questions (examples/traits/), where a steering sweep picks the blocks,
+  coefficient and positions; calibrates a cap on neutral prompts; then answers held-out questions
+  as: the neutral assistant; +vector; -vector; and with the trait capped while the system prompt
+  pushes it. Each answer shows the pole the scorer sees and the projection on the vector at the
+  prompt's last token, where the model settles its persona (monitored in-graph).
   Default trait: pirate. Default questions: 3.
 `,
   async run(argv) {
@@ -58,15 +62,20 @@ export const demo: Command = {
     const ctx = await model.createContext({ contextSize: 512, threads });
     try {
       const [pos, neg] = TRAIT_POLES[trait];
-      const tune = trainQuestions(12);
-      say(`Extracting the "${trait}" vector (${pos} vs ${neg}) from the toy model's system prompts...`);
-      const vector = await extractToyTrait(ctx, trait, tune, 96);
-      const { blocks, coefficient } = await chooseSteering(ctx, trait, vector, tune.slice(0, 6), 96);
-      say(`  blocks ${blocks.join(', ')}, coefficient ${coefficient} (picked on training questions)\n`);
+      const spec = toySpec(trait);
+      say(`Extracting the "${trait}" vector (${pos} vs ${neg}) from the toy model's system prompts, with a steering sweep...`);
+      const { vector: extracted, recommendation } = await extractPersonaVector(ctx, spec);
+      if (recommendation.coefficient === undefined) {
+        throw new PersonaSteerError(ErrorCodes.EXTRACTION, `the steering sweep found no working setting for ${trait}: ${recommendation.reason}`);
+      }
+      const { blocks, coefficient, positions } = recommendation;
+      say(`  recorded: blocks ${blocks.join(', ')}, coefficient ${coefficient}, positions ${positions} (from the sweep)`);
+      const calibration = await calibrateCap(ctx, extracted, spec.extractionQuestions.map((q) => ({ messages: [{ role: 'user', content: q }] })));
+      const vector = withCapThresholds(extracted, calibration);
+      say(`  cap: blocks ${calibration.blocks.join(', ')} at the neutral prompts' mean projection, at ${calibration.positions} positions\n`);
 
-      // The cap acts where the vector separates the poles; the monitor reads the last such block.
-      const capBlocks = separatingBlocks(vector);
-      const monitorBlock = capBlocks[capBlocks.length - 1]!;
+      // The monitor reads the last capped block, where the threshold printed below applies.
+      const monitorBlock = calibration.blocks[calibration.blocks.length - 1]!;
       const monitor = [{ name: trait, vector, blocks: [monitorBlock] }];
       const questions = evalQuestions().slice(0, nq).map((q) => q.question);
       const pushing = (SYSTEM_PROMPTS[trait] as Record<string, string>)[pos]!;
@@ -78,15 +87,14 @@ export const demo: Command = {
         }
       };
       await ask('neutral', NEUTRAL_SYSTEM_PROMPT, null);
-      await ask(`+${coefficient}·v`, NEUTRAL_SYSTEM_PROMPT, [steerAdd(vector, coefficient, { blocks })]);
-      await ask(`-${coefficient}·v`, NEUTRAL_SYSTEM_PROMPT, [steerAdd(vector, -coefficient, { blocks })]);
-      const { plan: capPlan, thresholds } = await neutralCap(ctx, vector, trainQuestions(CAP_CALIBRATION_QUESTIONS), capBlocks);
-      const tau = thresholds.get(monitorBlock)!;
+      await ask(`+${coefficient}·v`, NEUTRAL_SYSTEM_PROMPT, personaPlan([steerAdd(vector)]));
+      await ask(`-${coefficient}·v`, NEUTRAL_SYSTEM_PROMPT, personaPlan([steerAdd(vector, -coefficient)]));
+      const tau = calibration.thresholds[calibration.thresholds.length - 1]!;
       await ask(`"${pushing}" uncapped`, pushing, null);
-      await ask(`"${pushing}" capped at the neutral mean (${tau.toFixed(2)} at block ${monitorBlock})`, pushing, capPlan);
+      await ask(`"${pushing}" capped at the neutral level (${tau.toFixed(2)} at block ${monitorBlock})`, pushing, personaPlan([cap(vector)]));
 
       if (json) {
-        printJson({ trait, blocks, coefficient, capThreshold: tau, monitorBlock, seconds: (Date.now() - t0) / 1000, rows });
+        printJson({ trait, blocks, coefficient, positions, capBlocks: calibration.blocks, capThreshold: tau, monitorBlock, seconds: (Date.now() - t0) / 1000, rows });
       } else {
         for (const q of questions) {
           say(`Q: ${q}`);

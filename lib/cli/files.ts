@@ -81,3 +81,30 @@ export function checkOutput(file: string): void {
 export function writeText(file: string, text: string): void {
   writeRegularFileSync(file, text, { error: fileError });
 }
+
+/** A prompt read from a questions file: the user turn, and a system prompt of its own if it has one. */
+export interface QuestionLine { user: string; system?: string }
+
+/**
+ * Questions, one per line: plain text lines, or a JSON array / JSON lines of strings or
+ * { "user", "system"? } objects. Blank lines are skipped.
+ */
+export function readQuestions(file: string): QuestionLine[] {
+  const text = readText(file).replace(/^\uFEFF/, '');
+  const trimmed = text.trimStart();
+  const lines = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
+  const isJson = trimmed.startsWith('[') || (lines.length > 0 && lines.every((l) => /^\s*["{]/.test(l)));
+  const values: unknown[] = isJson ? readJsonLines(file) : lines;
+  if (values.length === 0) throw badFile(file, 'holds no question');
+  return values.map((v, i) => {
+    if (typeof v === 'string' && v.trim() !== '') return { user: v };
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      const extra = Object.keys(o).filter((k) => k !== 'user' && k !== 'system');
+      if (typeof o.user === 'string' && o.user.trim() !== '' && (o.system === undefined || typeof o.system === 'string') && extra.length === 0) {
+        return o.system === undefined ? { user: o.user } : { user: o.user, system: o.system as string };
+      }
+    }
+    throw badFile(file, `entry ${i + 1} must be a non-empty string or { "user", "system"? }`);
+  });
+}

@@ -35,7 +35,8 @@ export const inspect: Command = {
   usage: `persona-steer inspect FILE [FILE...] [--json]
 
   Shows each file's n_embd, blocks with their L2 norms, and metadata (trait, method, source model,
-  residual norms, recommended blocks, coefficient, cap thresholds). With two or more files, the
+  residual norms, the steering recommendation: blocks, coefficient, positions and how they were
+  chosen; cap blocks, thresholds and positions). With two or more files, the
   cosine similarity of every pair at each block they share.
   --json   print { files: [{ path, nEmbd, blocks: [{ block, norm }], metadata }],
                    cosines: [{ a, b, blocks: [{ block, cosine }] }] }
@@ -64,9 +65,13 @@ export const inspect: Command = {
       process.stdout.write(`${f.path}\n  n_embd ${f.nEmbd}, ${f.blocks.length} blocks\n`);
       for (const k of ['trait', 'method', 'description', 'modelHint'] as const) if (md[k] !== undefined) process.stdout.write(`  ${k}: ${md[k]}\n`);
       if (md.source) process.stdout.write(`  source: ${Object.entries(md.source).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
-      if (md.recommendedBlocks) process.stdout.write(`  recommended blocks: ${md.recommendedBlocks.join(', ')}\n`);
-      if (md.coefficient !== undefined) process.stdout.write(`  coefficient: ${md.coefficient}\n`);
-      if (md.capThresholds) process.stdout.write(`  cap thresholds: ${md.capThresholds.map((x) => x.toPrecision(4)).join(', ')}\n`);
+      if (md.recommendedBlocks) process.stdout.write(`  recommended blocks: ${md.recommendedBlocks.join(', ')}${md.recommendedBy ? ` (by ${md.recommendedBy === 'sweep' ? 'a steering sweep' : 'separation, not tested'})` : ''}\n`);
+      if (md.coefficient !== undefined) process.stdout.write(`  coefficient: ${md.coefficient} (raw)\n`);
+      if (md.positions !== undefined) process.stdout.write(`  positions: ${md.positions}\n`);
+      if (md.capThresholds) {
+        const owner = md.capBlocks ?? md.recommendedBlocks ?? [];
+        process.stdout.write(`  cap thresholds: ${md.capThresholds.map((x, i) => `${owner[i]}:${x.toPrecision(4)}`).join(', ')}${md.capPositions ? ` at ${md.capPositions} positions` : ''}\n`);
+      }
       process.stdout.write('  block      norm   residual norm\n');
       for (const b of f.blocks) {
         const r = md.residualNorms?.[b.block];

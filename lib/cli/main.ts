@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ErrorCodes, PersonaSteerError } from '../errors';
 import { bench } from './bench';
+import { calibrate } from './calibrate';
 import { capture } from './capture';
 import { chat } from './chat';
 import type { Command } from './command';
@@ -15,8 +16,9 @@ import { extract } from './extract';
 import { generate } from './generate';
 import { inspect } from './inspect';
 import { monitor } from './monitor';
+import { sweep } from './sweep';
 
-const COMMANDS: Command[] = [extract, generate, chat, monitor, inspect, capture, bench, demo];
+const COMMANDS: Command[] = [extract, sweep, calibrate, generate, chat, monitor, inspect, capture, bench, demo];
 
 function version(): string {
   try {

@@ -10,7 +10,8 @@ import type { Command } from './command';
 import { readJsonLines, writeText } from './files';
 import { SAMPLING_FLAGS, samplingOptions } from './generate';
 import { progressBar } from './progress';
-import { STEER_FLAGS, buildOps, describeSpecs, steerSpecs } from './steer-flags';
+import { POSITIONS_FLAG, STEER_FLAGS, buildPlan, positionsFlag, steerSpecs } from './steer-flags';
+import { STEER_USAGE } from './generate';
 import { lineChart } from './svg';
 
 interface Watched { name: string; file: string; vector: PersonaVector; blocks: number[] }
@@ -52,7 +53,8 @@ export const monitor: Command = {
                             recommended blocks, else all of them. Values are h . v / |v|
   --prompt, -p TEXT         generate from this prompt and report the projections of every token
   --max-tokens N, --greedy, --seed S, --temperature T, --top-k K, --top-p P   as in generate
-  --add/--clamp/--ablate    steering while generating (as in generate)
+  Steering while generating (as in generate):
+${STEER_USAGE.trimEnd()}
   --plot FILE.svg           line chart of the projections across the generated tokens
   --dataset FILE.jsonl      projection-difference screen (one --vector): lines { "prompt", "response",
                             "modelResponse"? }; dP = mean projection over the dataset response minus over
@@ -68,7 +70,7 @@ export const monitor: Command = {
 `,
   async run(argv, { signal }) {
     const { values } = parse('monitor', argv, {
-      ...MODEL_FLAGS, ...COMMON_FLAGS, ...STEER_FLAGS, ...SAMPLING_FLAGS,
+      ...MODEL_FLAGS, ...COMMON_FLAGS, ...STEER_FLAGS, ...POSITIONS_FLAG, ...SAMPLING_FLAGS,
       prompt: { type: 'string', short: 'p' }, vector: { type: 'string', multiple: true }, plot: { type: 'string' },
       dataset: { type: 'string' }, format: { type: 'string' },
     });
@@ -82,10 +84,12 @@ export const monitor: Command = {
     const format = choice(values, 'format', ['chat', 'plain'] as const);
     const sampling = samplingOptions(values);
     const specs = steerSpecs(values);
+    const positions = positionsFlag(values);
     if (dataset !== undefined) {
       if (vectorSpecs.length > 1) throw usageError('monitor --dataset takes one --vector');
       if (plot !== undefined) throw usageError('--plot applies to --prompt (projections across generated tokens)');
-      if (specs.length > 0) throw usageError('monitor --dataset measures the unsteered model; --add, --clamp and --ablate apply to --prompt');
+      if (specs.length > 0) throw usageError('monitor --dataset measures the unsteered model; --add, --cap, --clamp and --ablate apply to --prompt');
+      if (positions !== undefined) throw usageError('--positions applies to steering, with --prompt');
     } else if (format !== undefined) {
       throw usageError('--format applies to --dataset');
     }
@@ -112,7 +116,8 @@ export const monitor: Command = {
         for (const x of rows) process.stdout.write(`  sample ${x.index}: dP ${x.deltaP.map((d, i) => `${r.blocks[i]}:${d.toFixed(4)}`).join(' ')}\n`);
         return 0;
       }
-      const steer = await buildOps(specs, s.model);
+      const built = await buildPlan(specs, s.model, positions);
+      const steer = built.plan;
       const entries: MonitorEntry[] = watched.map((w) => ({ name: w.name, vector: w.vector, blocks: w.blocks }));
       const stream = s.context.generate(prompt!, { ...sampling, steer, monitor: entries, signal });
       const tokens: { id: number; text: string; projections: Projection[] }[] = [];
@@ -134,7 +139,7 @@ export const monitor: Command = {
       }
       if (json) {
         printJson({
-          text: r.text, stopReason: r.stopReason, steering: describeSpecs(specs),
+          text: r.text, stopReason: r.stopReason, steering: built.steering, positions: built.positions,
           vectors: watched.map((w) => ({ name: w.name, file: w.file, blocks: w.blocks })),
           lastPromptProjections: r.lastPromptProjections, tokens,
         });

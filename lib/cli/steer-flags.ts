@@ -1,26 +1,38 @@
-// The steering flags shared by generate, capture, monitor and chat:
-//   --add FILE[:SCALE][@BLOCKS]   --clamp FILE:MIN:MAX[@BLOCKS]   --ablate FILE[@BLOCKS]
-// FILE is a control-vector GGUF; MIN or MAX may be empty (one-sided); BLOCKS like 3, 2-4, 1,3,5 or
-// all; without @BLOCKS every block the file has.
+// The steering flags shared by generate, capture, monitor and chat. One meaning per file, the same
+// as the library's helpers (steerAdd, cap, steerAblate, personaPlan):
+//   --add FILE[:SCALE][@BLOCKS]   the recorded coefficient at the recommended blocks; :SCALE replaces
+//                                 the coefficient (raw), @BLOCKS the blocks
+//   --cap FILE                    the recorded cap thresholds at the recorded cap blocks (persona-steer calibrate)
+//   --clamp FILE:MIN:MAX[@BLOCKS] --ablate FILE[@BLOCKS]   at the recommended blocks unless @BLOCKS
+//   --positions prompt|generated|all   the plan's positions; default: what the files record
+// FILE is a control-vector GGUF; BLOCKS like 3, 2-4, 1,3,5 or all (every block the file has).
 import { invalidArg } from '../errors';
 import type { Model } from '../model';
-import type { SteerOp } from '../steering';
+import { cap, personaPlan, recommendedPositions, steerAblate, steerAdd } from '../persona/steer';
+import type { SteeringPlan, SteerOp } from '../steering';
 import type { PersonaVector } from '../vector/persona-vector';
-import { list, parseBlocks, parseNumberText, usageError, type FlagSpec, type Values } from './args';
+import { STEER_POSITIONS, type SteerPositions } from '../vector/vector-metadata';
+import { choice, list, parseBlocks, parseNumberText, usageError, type FlagSpec, type Values } from './args';
 import { loadVector } from './common';
 
 export const STEER_FLAGS: FlagSpec = {
   add: { type: 'string', multiple: true },
+  cap: { type: 'string', multiple: true },
   clamp: { type: 'string', multiple: true },
   ablate: { type: 'string', multiple: true },
 };
 
+/** --positions, for the commands whose own --positions does not mean something else (capture's does). */
+export const POSITIONS_FLAG: FlagSpec = { positions: { type: 'string' } };
+
 export interface SteerSpec {
-  kind: 'add' | 'clamp' | 'ablate';
+  kind: 'add' | 'cap' | 'clamp' | 'ablate';
   file: string;
+  /** add: undefined means the file's recorded coefficient. */
   scale?: number;
   min?: number;
   max?: number;
+  /** undefined: the recommended (cap: recorded cap) blocks; 'all': every block of the file. */
   blocks?: number[] | 'all';
 }
 
@@ -40,7 +52,12 @@ export function parseAdd(text: string): SteerSpec {
     return { kind: 'add', file: m[1], scale: parseNumberText(`--add ${text} (the scale after :)`, m[2]), blocks };
   }
   if (rest.length === 0) throw invalidArg('--add', 'FILE[:SCALE][@BLOCKS]', text);
-  return { kind: 'add', file: rest, scale: 1, blocks };
+  return { kind: 'add', file: rest, blocks };
+}
+
+export function parseCap(text: string): SteerSpec {
+  if (text.length === 0) throw invalidArg('--cap', 'FILE (a control-vector file with recorded cap thresholds)', text);
+  return { kind: 'cap', file: text };
 }
 
 export function parseClamp(text: string): SteerSpec {
@@ -61,44 +78,91 @@ export function parseAblate(text: string): SteerSpec {
 }
 
 export function steerSpecs(values: Values): SteerSpec[] {
-  return [...list(values, 'add').map(parseAdd), ...list(values, 'clamp').map(parseClamp), ...list(values, 'ablate').map(parseAblate)];
+  return [...list(values, 'add').map(parseAdd), ...list(values, 'cap').map(parseCap), ...list(values, 'clamp').map(parseClamp),
+    ...list(values, 'ablate').map(parseAblate)];
 }
 
-/** Loads each file once and turns the specs into steering ops. */
-export async function buildOps(specs: SteerSpec[], model: Model, cache = new Map<string, PersonaVector>()): Promise<SteerOp[]> {
-  const ops: SteerOp[] = [];
-  for (const s of specs) {
-    let v = cache.get(s.file);
-    if (!v) {
-      v = await loadVector(s.file, model);
-      cache.set(s.file, v);
-    }
-    const vec = v;
-    let blocks: number[] | undefined;
-    if (s.blocks === 'all' || s.blocks === undefined) blocks = [...vec.blocks];
-    else {
-      const missing = s.blocks.filter((b) => !vec.has(b));
-      if (missing.length > 0) throw usageError(`--${s.kind} ${s.file}@${s.blocks.join(',')}: block ${missing.join(', ')} is not in the file (it has ${vec.blocks.join(', ')})`);
-      blocks = s.blocks;
-    }
-    if (s.kind === 'add') ops.push({ kind: 'add', vector: vec, scale: s.scale ?? 1, blocks });
-    else if (s.kind === 'ablate') ops.push({ kind: 'ablate', direction: vec, blocks });
-    else {
-      const op: SteerOp = { kind: 'clamp', direction: vec, blocks };
-      if (s.min !== undefined) op.min = s.min;
-      if (s.max !== undefined) op.max = s.max;
-      ops.push(op);
-    }
+/** The --positions flag (undefined: from the files). */
+export function positionsFlag(values: Values): SteerPositions | undefined {
+  return choice(values, 'positions', STEER_POSITIONS);
+}
+
+export type VectorCache = Map<string, PersonaVector>;
+
+async function vectorOf(file: string, model: Model, cache: VectorCache): Promise<PersonaVector> {
+  let v = cache.get(file);
+  if (!v) {
+    v = await loadVector(file, model);
+    cache.set(file, v);
   }
-  return ops;
+  return v;
 }
 
-/** The plan in words, for humans and JSON output. */
-export function describeSpecs(specs: SteerSpec[]): string[] {
-  return specs.map((s) => {
-    const at = s.blocks === undefined ? '' : `@${s.blocks === 'all' ? 'all' : s.blocks.join(',')}`;
-    if (s.kind === 'add') return `add ${s.file}:${s.scale}${at}`;
-    if (s.kind === 'ablate') return `ablate ${s.file}${at}`;
-    return `clamp ${s.file}:${s.min ?? ''}:${s.max ?? ''}${at}`;
-  });
+function blocksOf(s: SteerSpec, v: PersonaVector): number[] | 'all' | undefined {
+  if (s.blocks === undefined || s.blocks === 'all') return s.blocks;
+  const missing = s.blocks.filter((b) => !v.has(b));
+  if (missing.length > 0) throw usageError(`--${s.kind} ${s.file}@${s.blocks.join(',')}: block ${missing.join(', ')} is not in the file (it has ${v.blocks.join(', ')})`);
+  return s.blocks;
+}
+
+/** One spec as library ops, with the file's recorded defaults; the error names the flag. */
+export function specOps(s: SteerSpec, v: PersonaVector): SteerOp[] {
+  const blocks = blocksOf(s, v);
+  const opts = blocks === undefined ? {} : { blocks };
+  if (s.kind === 'add') {
+    if (s.scale === undefined && v.metadata.coefficient === undefined) {
+      throw usageError(`--add ${s.file}: the file records no coefficient (it was extracted without a steering sweep); give one as ${s.file}:SCALE, or record one with persona-steer sweep --out`);
+    }
+    return [steerAdd(v, s.scale, opts)];
+  }
+  if (s.kind === 'cap') {
+    if (v.metadata.capThresholds === undefined) {
+      throw usageError(`--cap ${s.file}: the file records no cap thresholds; record them with persona-steer calibrate --vector ${s.file}, or give one with --clamp ${s.file}::MAX`);
+    }
+    return cap(v);
+  }
+  if (s.kind === 'ablate') return [steerAblate(v, opts)];
+  const bounds = { ...(s.min !== undefined ? { min: s.min } : {}), ...(s.max !== undefined ? { max: s.max } : {}) };
+  return [cap(v, { ...bounds, ...opts } as { max: number })];
+}
+
+function blockText(b: readonly number[]): string {
+  return b.join(',');
+}
+
+/** A spec in words, with what the file supplied filled in ("add happy.gguf:0.75@1,2,3", "cap evil.gguf@2,3"). */
+function describeSpec(s: SteerSpec, ops: SteerOp[]): string {
+  const blocks = [...new Set(ops.flatMap((o) => (Array.isArray(o.blocks) ? o.blocks : typeof o.blocks === 'number' ? [o.blocks] : [])))].sort((a, b) => a - b);
+  if (s.kind === 'add') return `add ${s.file}:${(ops[0] as { scale: number }).scale}@${blockText(blocks)}`;
+  if (s.kind === 'cap') return `cap ${s.file}@${blockText(blocks)}`;
+  if (s.kind === 'ablate') return `ablate ${s.file}@${blockText(blocks)}`;
+  return `clamp ${s.file}:${s.min ?? ''}:${s.max ?? ''}@${blockText(blocks)}`;
+}
+
+export interface BuiltPlan {
+  /** null when there is nothing to steer with. */
+  plan: SteeringPlan | null;
+  positions: SteerPositions;
+  /** The plan in words, one entry per flag. */
+  steering: string[];
+}
+
+/** Loads each file once and turns the specs into one plan; positions: the flag, else what the files record, else 'all'. */
+export async function buildPlan(specs: SteerSpec[], model: Model, positions?: SteerPositions, cache: VectorCache = new Map()): Promise<BuiltPlan> {
+  const ops: SteerOp[] = [];
+  const steering: string[] = [];
+  const wanted = new Map<SteerPositions, string[]>();
+  for (const s of specs) {
+    const own = specOps(s, await vectorOf(s.file, model, cache));
+    ops.push(...own);
+    steering.push(describeSpec(s, own));
+    const p = recommendedPositions(own[0]);
+    if (p !== undefined) wanted.set(p, [...(wanted.get(p) ?? []), `--${s.kind} ${s.file}`]);
+  }
+  if (positions === undefined && wanted.size > 1) {
+    throw usageError(`the files recommend different positions (${[...wanted].map(([p, who]) => `${p}: ${who.join(', ')}`).join('; ')}); choose one with --positions`);
+  }
+  const plan = personaPlan(ops, positions === undefined ? {} : { positions });
+  const resolved = plan.positions ?? 'all';
+  return { plan: ops.length > 0 ? { ops, positions: resolved } : null, positions: resolved, steering };
 }

@@ -1,5 +1,6 @@
-// Hand-written SVG charts (no dependency): a bar chart (separation per block) and a line chart
-// (projections across generated tokens). Non-finite values are left out.
+// Hand-written SVG charts (no dependency): a bar chart (separation per block), a line chart
+// (projections across generated tokens) and a heat map (a steering sweep's scores). Non-finite
+// values are left out.
 const W = 640;
 const H = 360;
 const M = { left: 64, right: 16, top: 40, bottom: 48 };
@@ -73,4 +74,54 @@ export function lineChart(o: { title: string; xLabel: string; yLabel: string; se
   const ticks = Array.from({ length: n }, (_, i) => i).filter((i) => i % step === 0)
     .map((i) => `<text x="${x(i).toFixed(1)}" y="${H - M.bottom + 16}" text-anchor="middle" font-size="10">${esc(o.xTicks?.[i] ?? String(i))}</text>`).join('');
   return frame(o.title, o.xLabel, o.yLabel, lo, hi, lines + ticks);
+}
+
+/**
+ * A heat map: one row per label in rowLabels, one column per colLabels entry; values in [0, 1]
+ * shade from white to the first colour, null cells are grey (not measured or not coherent, as
+ * `nullLabel` says), and the marked cell is outlined. Each cell prints its value.
+ */
+export function heatMap(o: {
+  title: string; xLabel: string; yLabel: string; rowLabels: string[]; colLabels: string[];
+  values: (number | null)[][]; mark?: { row: number; col: number }; nullLabel?: string; legend?: string;
+}): string {
+  const rows = Math.max(1, o.rowLabels.length);
+  const cols = Math.max(1, o.colLabels.length);
+  const left = 120;
+  const top = 48;
+  const cell = Math.max(18, Math.min(64, Math.floor(520 / cols), Math.floor(420 / rows)));
+  const w = Math.max(W, left + cols * cell + 24);
+  const h = top + rows * cell + 64;
+  const shade = (v: number) => {
+    const t = Math.max(0, Math.min(1, v));
+    const mix = (a: number) => Math.round(255 + (a - 255) * t);
+    return `rgb(${mix(0x1f)},${mix(0x77)},${mix(0xb4)})`;
+  };
+  let body = '';
+  o.values.forEach((row, r) => {
+    body += `<text x="${left - 6}" y="${top + r * cell + cell / 2 + 4}" text-anchor="end" font-size="11">${esc(o.rowLabels[r] ?? '')}</text>`;
+    row.forEach((v, c) => {
+      const x = left + c * cell;
+      const y = top + r * cell;
+      const fill = v === null || !Number.isFinite(v) ? '#d0d0d0' : shade(v);
+      const tip = v === null || !Number.isFinite(v) ? (o.nullLabel ?? 'n/a') : String(Number(v.toFixed(3)));
+      body += `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${fill}" stroke="white"><title>${esc(`${o.rowLabels[r]}, ${o.colLabels[c]}: ${tip}`)}</title></rect>`;
+      if (cell >= 28) {
+        const dark = v !== null && Number.isFinite(v) && v > 0.6;
+        body += `<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" font-size="10" fill="${dark ? 'white' : 'black'}">${esc(v === null || !Number.isFinite(v) ? '×' : v.toFixed(2))}</text>`;
+      }
+    });
+  });
+  o.colLabels.forEach((l, c) => {
+    body += `<text x="${left + c * cell + cell / 2}" y="${top + rows * cell + 16}" text-anchor="middle" font-size="11">${esc(l)}</text>`;
+  });
+  if (o.mark) body += `<rect x="${left + o.mark.col * cell + 1.5}" y="${top + o.mark.row * cell + 1.5}" width="${cell - 3}" height="${cell - 3}" fill="none" stroke="${COLORS[1]}" stroke-width="3"/>`;
+  const legend = o.legend ?? '';
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif">` +
+    `<rect width="${w}" height="${h}" fill="white"/>` +
+    `<text x="${w / 2}" y="22" text-anchor="middle" font-size="14">${esc(o.title)}</text>` +
+    `<text x="${left + (cols * cell) / 2}" y="${top + rows * cell + 34}" text-anchor="middle" font-size="12">${esc(o.xLabel)}</text>` +
+    `<text x="14" y="${top + (rows * cell) / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 ${top + (rows * cell) / 2})">${esc(o.yLabel)}</text>` +
+    `<text x="16" y="${h - 8}" font-size="10" fill="#555">${esc(legend)}</text>` +
+    `${body}</svg>\n`;
 }

@@ -1,6 +1,8 @@
 // Persona-vector extraction (Persona Vectors, Chen et al. 2025): contrastive responses, an
-// optional judge, block outputs averaged over response tokens only, then mean difference or
-// centred PCA per block, with separation statistics and calibration metadata.
+// optional judge, block outputs averaged over the response tokens or at the prompt's last token,
+// then mean difference or centred PCA per block, with separation statistics; then a steering sweep
+// on held-out questions (sweep.ts) chooses the blocks, coefficient and positions recorded in the
+// metadata, or the metadata says that none was tested.
 //
 // Memory: mean-diff makes two passes, neither of which keeps activations per sample. Pass 1 sums
 // per-sample means inside the graph (Context.captureMean, O(blocks x n_embd)); pass 2 reads back
@@ -11,15 +13,33 @@ import { ErrorCodes, PersonaSteerError, invalidArg } from '../errors';
 import type { BlockSpec } from '../steering';
 import { checkBlocks, checkFunction, checkKeys, checkNumber, checkObject, checkOneOf, checkSignal, checkString, optInt } from '../validate';
 import { PersonaVector } from '../vector/persona-vector';
-import type { PersonaVectorMetadata } from '../vector/vector-metadata';
+import type { PersonaVectorMetadata, SteerPositions } from '../vector/vector-metadata';
+import { DEFAULT_SWEEP_QUESTIONS, type ExtractionPositions } from './defaults';
 import { VectorMean, meanDifference, norm, pcaVector, separation, type Separation } from './extraction-math';
 import { checkFormat, sampleTokens, type PromptFormat } from './prompt-format';
 import { measureResidualNorms } from './residual-norms';
 import { checkPairs, generateResponses, judgePairs, type Judge, type ResponseGeneration, type ResponsePair } from './responses';
+import { sweepSteering, type SweepOptions, type SweepResult } from './sweep';
 import { parseTraitSpec, type TraitSpec } from './trait-spec';
+import { userText } from './prompt-format';
 
 export type ExtractionMethod = 'mean-diff' | 'pca';
-export type ExtractionPositions = 'response' | 'last-prompt';
+export type { ExtractionPositions };
+
+/** The steering sweep extraction runs (sweepSteering's options; the references are the kept pairs). */
+export type ExtractionSweep = Partial<Omit<SweepOptions, 'references' | 'format' | 'judge' | 'signal' | 'onProgress'>>;
+
+/** What the metadata recommends, and where it came from. */
+export interface Recommendation {
+  blocks: number[];
+  /** Raw coefficient; absent when nothing chose one (no sweep and no options.coefficient). */
+  coefficient?: number;
+  positions: SteerPositions;
+  /** 'sweep': tested by generating; 'separation': blocks ranked by separation only, not tested. */
+  by: 'sweep' | 'separation';
+  /** Why there is no swept recommendation (no sweep, or no setting qualified). */
+  reason?: string;
+}
 
 /** Responses you already have, instead of a trait spec to generate them from. */
 export interface ExtractionSamples {
@@ -30,7 +50,7 @@ export interface ExtractionSamples {
 }
 
 export interface ExtractionProgress {
-  phase: 'generate' | 'judge' | 'activations' | 'statistics' | 'norms';
+  phase: 'generate' | 'judge' | 'activations' | 'statistics' | 'norms' | 'sweep';
   done: number;
   total: number;
 }
@@ -49,14 +69,22 @@ export interface ExtractOptions {
   /** With a trait spec: how answers are sampled. */
   generation?: ResponseGeneration;
   /**
-   * Which tokens are averaged: 'response' (default; every response token, as in Persona Vectors)
-   * or 'last-prompt' (the prompt's last token only, where the model has read the system prompt and
-   * not yet written anything, so the two poles' samples differ only in what the model carries).
+   * Which tokens are averaged: 'response' (every response token, as in Persona Vectors),
+   * 'last-prompt' (the prompt's last token only, where the model has read the system prompt and
+   * not yet written anything, so the two poles' samples differ only in what the model carries), or
+   * 'auto' (default): 'last-prompt' when every pair's two prompts differ (a trait spec's always
+   * do), else 'response'. The result's `positions` says which was used.
    */
-  positions?: ExtractionPositions;
-  /** How many blocks to recommend, by separation (default 1). */
+  positions?: ExtractionPositions | 'auto';
+  /**
+   * The steering sweep that chooses the recorded blocks, coefficient and positions: true (default
+   * with a trait spec: its evaluation questions, else its extraction questions, the first 12), false
+   * (default with supplied samples), or sweepSteering's options. It uses `judge` when given.
+   */
+  sweep?: boolean | ExtractionSweep;
+  /** Without a sweep (or when it finds nothing): how many blocks to recommend, by separation (default 1). */
   recommend?: number;
-  /** The steering coefficient recorded in the metadata (default 2, in raw units). */
+  /** A raw steering coefficient: the only one the sweep tries; without a sweep, recorded as it is (default: none). */
   coefficient?: number;
   /** Samples whose response tokens measure the residual norms (default 16, alternating polarity). */
   normSamples?: number;
@@ -89,9 +117,15 @@ export interface ExtractionResult {
   projections: { block: number; positive: Float64Array; negative: Float64Array }[];
   pairs: ExtractionPair[];
   counts: { pairs: number; kept: number; empty: number; rejected: number };
+  /** The tokens averaged ('auto' resolved). */
+  positions: ExtractionPositions;
+  /** What the metadata records, and how it was chosen. */
+  recommendation: Recommendation;
+  /** The sweep's every setting, when one ran. */
+  sweep?: SweepResult;
 }
 
-const OPTION_KEYS = ['method', 'positions', 'blocks', 'format', 'judge', 'samplesPerQuestion', 'generation', 'recommend', 'coefficient',
+const OPTION_KEYS = ['method', 'positions', 'blocks', 'format', 'judge', 'samplesPerQuestion', 'generation', 'sweep', 'recommend', 'coefficient',
   'normSamples', 'signal', 'onProgress'] as const;
 const PROJECTION_CHUNK = 16;
 
@@ -114,11 +148,15 @@ export async function extractPersonaVector(context: Context, input: TraitSpec | 
   checkKeys('options', o, OPTION_KEYS);
   const info = context.model.info;
   const method = checkOneOf('options.method', o.method, ['mean-diff', 'pca'] as const, 'mean-diff');
-  const positions = checkOneOf('options.positions', o.positions, ['response', 'last-prompt'] as const, 'response');
+  const requestedPositions = checkOneOf('options.positions', o.positions, ['auto', 'response', 'last-prompt'] as const, 'auto');
   const blocks = checkBlocks('options.blocks', o.blocks ?? 'all', info.blockCount);
   const judge = checkFunction<Judge>('options.judge', o.judge);
   const recommend = optInt('options.recommend', o.recommend, 1, blocks.length, 1);
-  const coefficient = o.coefficient === undefined ? 2 : checkNumber('options.coefficient', o.coefficient);
+  const coefficient = o.coefficient === undefined ? undefined : checkNumber('options.coefficient', o.coefficient);
+  if (o.sweep !== undefined && typeof o.sweep !== 'boolean') {
+    checkKeys('options.sweep', checkObject('options.sweep', o.sweep, false), ['questions', 'blocks', 'coefficients', 'units', 'symmetric', 'positions',
+      'system', 'maxTokens', 'maxNllRatio', 'maxRepetitionIncrease', 'minScore']);
+  }
   const normSamples = optInt('options.normSamples', o.normSamples, 1, 1 << 20, 16);
   const signal = checkSignal('options.signal', o.signal);
   const onProgress = checkFunction<(e: ExtractionProgress) => void>('options.onProgress', o.onProgress);
@@ -151,6 +189,14 @@ export async function extractPersonaVector(context: Context, input: TraitSpec | 
     // Raw-text prompts need no format; do not demand a chat template for them.
     format = templated || o.format !== undefined ? checkFormat('options.format', o.format, context.model) : 'plain';
   }
+  const samePrompt = (p: ResponsePair) => JSON.stringify(p.positive.prompt) === JSON.stringify(p.negative.prompt);
+  const positions: ExtractionPositions = requestedPositions !== 'auto' ? requestedPositions : pairs.some(samePrompt) ? 'response' : 'last-prompt';
+  const sweepWanted = o.sweep === undefined ? generated : o.sweep !== false;
+  const sweepOptions = (typeof o.sweep === 'object' ? o.sweep : {}) as ExtractionSweep;
+  const specQuestions = isSpecLike(input) ? (() => {
+    const spec = input as TraitSpec;
+    return spec.evaluationQuestions ?? spec.extractionQuestions;
+  })() : undefined;
 
   // Token ids and response ranges; generated responses that ended at once have no tokens to average.
   const records: ExtractionPair[] = [];
@@ -264,7 +310,6 @@ export async function extractPersonaVector(context: Context, input: TraitSpec | 
     const p = perBlock.get(b)!;
     return { block: b, ...separation(p.positive, p.negative), vectorNorm: norm(directions.get(b)!), residualNorm: residualNorms[b] };
   });
-  const recommendedBlocks = recommendBlocks(stats, recommend);
 
   const metadata: PersonaVectorMetadata = {
     trait,
@@ -273,16 +318,57 @@ export async function extractPersonaVector(context: Context, input: TraitSpec | 
     modelHint: info.architecture,
     source: { architecture: info.architecture, nLayer: info.blockCount, nEmbd: d, hash: info.fileHash },
     residualNorms,
-    recommendedBlocks,
-    coefficient,
   };
-  const vector = PersonaVector.fromBlocks(directions, metadata);
+  const unswept = PersonaVector.fromBlocks(directions, metadata);
+  const bySeparation = (reason: string): Recommendation => ({
+    blocks: recommendBlocks(stats, recommend),
+    ...(coefficient !== undefined ? { coefficient } : {}),
+    positions: positions === 'last-prompt' ? 'prompt' : 'all',
+    by: 'separation',
+    reason,
+  });
+  let recommendation: Recommendation;
+  let sweep: SweepResult | undefined;
+  if (!sweepWanted) {
+    recommendation = bySeparation('no steering sweep was run (options.sweep is false)');
+  } else {
+    const kept = records.filter((r) => r.kept).map((r) => r.pair);
+    const questions = sweepOptions.questions ?? (specQuestions ?? [...new Set(kept.map((p) => p.question ?? userText(p.positive.prompt)))]).slice(0, DEFAULT_SWEEP_QUESTIONS);
+    sweep = await sweepSteering(context, unswept, {
+      ...sweepOptions,
+      questions,
+      ...(coefficient !== undefined && sweepOptions.coefficients === undefined ? { coefficients: [Math.abs(coefficient)] } : {}),
+      references: kept,
+      format,
+      ...(judge ? { judge } : {}),
+      signal,
+      onProgress: (dn, t) => progress('sweep', dn, t),
+    });
+    const r = sweep.recommendation;
+    if (r) {
+      recommendation = { blocks: r.blocks, coefficient: coefficient !== undefined && coefficient < 0 ? -r.coefficient : r.coefficient, positions: r.positions, by: 'sweep' };
+    } else {
+      const top = sweep.settings.filter((x) => x.coherent).reduce((m, x) => Math.max(m, x.score), -Infinity);
+      recommendation = bySeparation(sweep.best
+        ? 'the best setting uses a relative coefficient that is not one raw coefficient on its blocks'
+        : Number.isFinite(top) ? `no coherent setting steered at least half the questions (best score ${top.toFixed(2)})` : 'no setting kept the answers coherent');
+    }
+  }
+  const vector = unswept.withMetadata({
+    recommendedBlocks: recommendation.blocks,
+    ...(recommendation.coefficient !== undefined ? { coefficient: recommendation.coefficient } : {}),
+    positions: recommendation.positions,
+    recommendedBy: recommendation.by,
+  });
   return {
     vector,
     blocks: stats,
     projections: blocks.map((b) => ({ block: b, ...perBlock.get(b)! })),
     pairs: records,
     counts,
+    positions,
+    recommendation,
+    ...(sweep ? { sweep } : {}),
   };
 }
 

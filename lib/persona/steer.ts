@@ -11,7 +11,27 @@ import { invalidArg } from '../errors';
 import type { AblateOp, AddOp, BlockSpec, ClampOp, Positions, SteerOp, SteeringPlan } from '../steering';
 import { checkInt, checkKeys, checkNumber, checkObject, checkOneOf, optBool } from '../validate';
 import { PersonaVector } from '../vector/persona-vector';
+import type { SteerPositions } from '../vector/vector-metadata';
 import { norm } from './extraction-math';
+
+/**
+ * The token positions an op's vector recommends for it (metadata.positions for an addition at the
+ * recorded coefficient, metadata.capPositions for a cap at the recorded thresholds). A symbol, so
+ * the op's own keys stay those of lib/steering.ts; personaPlan reads it.
+ */
+export const RECOMMENDED_POSITIONS: unique symbol = Symbol('persona-steer.recommendedPositions');
+
+type Tagged<T> = T & { [RECOMMENDED_POSITIONS]?: SteerPositions };
+
+function tag<T extends object>(op: T, positions: SteerPositions | undefined): T {
+  if (positions !== undefined) Object.defineProperty(op, RECOMMENDED_POSITIONS, { value: positions, enumerable: false });
+  return op;
+}
+
+/** The positions an op recommends, if it came from a persona helper reading a vector's metadata. */
+export function recommendedPositions(op: unknown): SteerPositions | undefined {
+  return typeof op === 'object' && op !== null ? (op as Tagged<object>)[RECOMMENDED_POSITIONS] : undefined;
+}
 
 /** Thresholds per block, as calibrateCap returns them. */
 export interface CapThresholds {
@@ -19,6 +39,8 @@ export interface CapThresholds {
   thresholds: readonly number[];
   /** 'max' caps from above (default), 'min' keeps a floor. */
   bound?: 'max' | 'min';
+  /** Where the thresholds were measured, hence where the cap applies (personaPlan reads it). */
+  positions?: SteerPositions;
 }
 
 /** One threshold for every block, or one per block (an array parallel to `blocks`, or block -> threshold). */
@@ -54,7 +76,9 @@ export function resolveBlocks(name: string, v: PersonaVector, spec: unknown): nu
 /**
  * Adds the vector: h += coefficient * v at each block (raw), or with relative: true,
  * h += coefficient * residualNorms[b] * v_b / |v_b|. Defaults: the coefficient and the recommended
- * blocks recorded in the vector's metadata.
+ * blocks recorded in the vector's metadata, so `steerAdd(v)` is the recorded recommendation
+ * (personaPlan([steerAdd(v)]) also applies its recorded positions). A coefficient of its own keeps
+ * the op's positions recommendation too: only the strength changes.
  */
 export function steerAdd(vector: PersonaVector, coefficient?: number, options: { blocks?: BlockSpec; relative?: boolean } = {}): AddOp {
   const v = checkVector('vector', vector);
@@ -63,14 +87,16 @@ export function steerAdd(vector: PersonaVector, coefficient?: number, options: {
   const relative = optBool('options.relative', o.relative, false);
   let scale: number;
   if (coefficient === undefined) {
-    if (v.metadata.coefficient === undefined) throw invalidArg('coefficient', "a number (the vector's metadata records none)", coefficient);
+    if (v.metadata.coefficient === undefined) {
+      throw invalidArg('coefficient', "a number (the vector's metadata records none: it was extracted without a steering sweep; run sweepSteering or persona-steer sweep, or give one)", coefficient);
+    }
     if (relative) throw invalidArg('coefficient', "a number: the recorded coefficient is in raw units and cannot be used with relative: true", coefficient);
     scale = v.metadata.coefficient;
   } else {
     scale = checkNumber('coefficient', coefficient);
   }
   const blocks = resolveBlocks('options.blocks', v, o.blocks);
-  if (!relative) return { kind: 'add', vector: v, scale, blocks };
+  if (!relative) return tag<AddOp>({ kind: 'add', vector: v, scale, blocks }, v.metadata.positions);
   const norms = v.metadata.residualNorms;
   const scaled = new Map<number, Float32Array>();
   for (const b of blocks) {
@@ -81,7 +107,7 @@ export function steerAdd(vector: PersonaVector, coefficient?: number, options: {
     if (n === 0) throw invalidArg(`vector@${b}`, 'a block with non-zero length (a relative coefficient needs a direction)', 'a zero vector');
     scaled.set(b, Float32Array.from(x, (a) => (a / n) * r));
   }
-  return { kind: 'add', vector: scaled, scale, blocks };
+  return tag<AddOp>({ kind: 'add', vector: scaled, scale, blocks }, v.metadata.positions);
 }
 
 function thresholdAt(name: string, t: Threshold, blocks: number[], i: number): number {
@@ -113,8 +139,9 @@ function isUniform(o: Record<string, unknown>): boolean {
  * Caps the projection h.v_b/|v_b| at each block: from above with `max`, from below with `min`,
  * or both. Thresholds are absolute projections. With numbers for the bounds: one clamp op for
  * every block. With per-block thresholds (an array parallel to the blocks, or block -> value), with
- * calibrateCap's result, or with no bounds (the vector's recorded capThresholds at its recommended
- * blocks, capping from above): one clamp op per block, in an array (personaPlan flattens it).
+ * calibrateCap's result, or with no bounds (the vector's recorded capThresholds at its capBlocks,
+ * else its recommended blocks, capping from above): one clamp op per block, in an array
+ * (personaPlan flattens it and applies the calibration's or the recorded cap positions).
  */
 export function cap(vector: PersonaVector, options: ({ max: number; min?: number } | { min: number; max?: number }) & { blocks?: BlockSpec }): ClampOp;
 export function cap(vector: PersonaVector, options?: CapOptions | CapThresholds): ClampOp[];
@@ -122,24 +149,27 @@ export function cap(vector: PersonaVector, options: CapOptions | CapThresholds =
   const v = checkVector('vector', vector);
   if (isCalibration(options)) {
     const o = options as unknown as Record<string, unknown>;
-    checkKeys('options', o, ['blocks', 'thresholds', 'bound', 'percentile', 'counts']);
+    checkKeys('options', o, ['blocks', 'thresholds', 'bound', 'percentile', 'statistic', 'margin', 'measured', 'positions', 'counts']);
     const bound = checkOneOf('options.bound', o.bound, ['max', 'min'] as const, 'max');
+    const positions = o.positions === undefined ? undefined : checkOneOf('options.positions', o.positions, ['all', 'prompt', 'generated'] as const);
     const blocks = resolveBlocks('options.blocks', v, [...options.blocks]);
     if (blocks.length !== options.blocks.length || blocks.some((b, i) => b !== options.blocks[i])) {
       throw invalidArg('options.blocks', 'distinct blocks in ascending order', options.blocks);
     }
-    return perBlock(v, blocks, bound === 'max' ? options.thresholds : undefined, bound === 'min' ? options.thresholds : undefined);
+    return perBlock(v, blocks, bound === 'max' ? options.thresholds : undefined, bound === 'min' ? options.thresholds : undefined)
+      .map((op) => tag(op, positions));
   }
   const o = checkObject('options', options);
   checkKeys('options', o, ['max', 'min', 'blocks']);
   if (o.max === undefined && o.min === undefined) {
     const md = v.metadata;
-    if (md.capThresholds === undefined || md.recommendedBlocks === undefined) {
-      throw invalidArg('options', "an object with max or min (the vector's metadata has no capThresholds)", options);
+    const owner = md.capBlocks ?? md.recommendedBlocks;
+    if (md.capThresholds === undefined || owner === undefined) {
+      throw invalidArg('options', "an object with max or min (the vector's metadata has no capThresholds: run calibrateCap and withCapThresholds, or persona-steer calibrate)", options);
     }
-    if (o.blocks !== undefined) throw invalidArg('options.blocks', "absent when the vector's recorded thresholds are used (they belong to its recommended blocks)", o.blocks);
-    const order = md.recommendedBlocks.map((b, i) => [b, md.capThresholds![i]] as const).sort((a, b) => a[0] - b[0]);
-    return perBlock(v, order.map((x) => x[0]), order.map((x) => x[1]), undefined);
+    if (o.blocks !== undefined) throw invalidArg('options.blocks', "absent when the vector's recorded thresholds are used (they belong to its cap blocks)", o.blocks);
+    const order = owner.map((b, i) => [b, md.capThresholds![i]] as const).sort((a, b) => a[0] - b[0]);
+    return perBlock(v, order.map((x) => x[0]), order.map((x) => x[1]), undefined).map((op) => tag(op, md.capPositions));
   }
   const blocks = resolveBlocks('options.blocks', v, o.blocks);
   if (isUniform(o)) {
@@ -175,13 +205,27 @@ export function steerAblate(vector: PersonaVector, options: { blocks?: BlockSpec
   return { kind: 'ablate', direction: v, blocks: resolveBlocks('options.blocks', v, o.blocks) };
 }
 
-/** A steering plan from ops and arrays of ops (as cap returns), for generate({ steer }) or setSteering. */
+/**
+ * A steering plan from ops and arrays of ops (as cap returns), for generate({ steer }) or
+ * setSteering. Positions: options.positions, else the positions the ops' vectors recommend
+ * (steerAdd at the recorded coefficient: metadata.positions; cap at recorded or calibrated
+ * thresholds: where they were measured), else every position. Ops recommending different
+ * positions need options.positions (a plan has one).
+ */
 export function personaPlan(parts: readonly (SteerOp | readonly SteerOp[])[], options: { positions?: Positions } = {}): SteeringPlan {
   if (!Array.isArray(parts)) throw invalidArg('parts', 'an array of steering ops or arrays of ops', parts);
   const o = checkObject('options', options);
   checkKeys('options', o, ['positions']);
   const ops = parts.flatMap((p) => (Array.isArray(p) ? [...p] : [p as SteerOp]));
   const plan: SteeringPlan = { ops };
-  if (o.positions !== undefined) plan.positions = checkOneOf('options.positions', o.positions, ['all', 'prompt', 'generated'] as const);
+  if (o.positions !== undefined) {
+    plan.positions = checkOneOf('options.positions', o.positions, ['all', 'prompt', 'generated'] as const);
+    return plan;
+  }
+  const wanted = [...new Set(ops.map(recommendedPositions).filter((p): p is SteerPositions => p !== undefined))];
+  if (wanted.length > 1) {
+    throw invalidArg('options.positions', `one of all, prompt, generated: the ops' vectors recommend different positions (${wanted.join(', ')}) and a plan has one`, undefined);
+  }
+  if (wanted.length === 1) plan.positions = wanted[0];
   return plan;
 }

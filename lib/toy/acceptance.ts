@@ -1,96 +1,90 @@
-// Behavioural acceptance of the toy persona model (issue 5), measured with the library's own
-// extraction, steering, capping and monitoring on held-out questions, greedy decoding.
-//   node dist/toy/acceptance.js [--model FILE] [--questions N] [--traits a,b] [--json]
+// Behavioural acceptance of the persona recipe on the toy model (issues 5 and 14). Input per trait:
+// only its two contrastive system prompts and 12 training questions (toySpec, as in
+// examples/traits/); every setting at its default. Then, on held-out questions, greedy, judged by
+// the repository's scorer: extract, add the vector at its recorded recommendation under the neutral
+// prompt, subtract it, calibrate, and cap under the trait-pushing prompt. Through the API and
+// through the CLI (extract, chat --add, calibrate, chat --cap).
+//   node dist/toy/acceptance.js [--model FILE] [--questions N] [--traits a,b] [--paths api,cli] [--threads N] [--json]
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Model, type Context } from '../index';
-import { extractPersonaVector, type ExtractionPositions } from '../persona/extract';
+import { calibrateCap, withCapThresholds } from '../persona/calibrate';
+import { extractPersonaVector } from '../persona/extract';
 import { cap, personaPlan, steerAdd } from '../persona/steer';
+import type { SteeringPlan } from '../steering';
+import { readControlVector } from '../vector/control-vector-file';
 import type { PersonaVector } from '../vector/persona-vector';
-import { TRAIN_CLAIMS, TRAIN_TEMPLATES, evalQuestions, renderQuestion } from './questions';
+import { evalQuestions } from './questions';
+import { toySpec, type Q } from './spec';
 import { isWellFormed, scoreAnswer, type TraitScore } from './scorer';
 import { NEUTRAL_SYSTEM_PROMPT, SYSTEM_PROMPTS, TRAIT_NAMES, TRAIT_POLES, type TraitName } from './traits';
-import type { SteerOp, SteeringPlan } from '../steering';
 
 export const DEFAULT_TOY_MODEL = path.resolve(__dirname, '..', '..', 'models', 'toy-persona.gguf');
+// From dist/toy or (in tests) lib/toy: the built CLI either way.
+const CLI = path.resolve(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+
+/** Tokens per acceptance answer (the toy model's answers end well within it). */
+export const ANSWER_TOKENS = 96;
+
+export type RecipePath = 'api' | 'cli';
 
 export interface AcceptanceOptions {
-  /** Held-out questions per condition (default 100, all of them). */
+  /** Held-out questions (default 100, all of them). */
   questions?: number;
-  /** Training questions used to extract and to pick the coefficient (default 24). */
-  tuneQuestions?: number;
   traits?: TraitName[];
-  maxTokens?: number;
+  paths?: RecipePath[];
   threads?: number;
-  /** Tokens the extraction averages (default 'last-prompt'). */
-  positions?: ExtractionPositions;
-  /** Blocks capped: where the vector separates the poles ('separating', default; see separatingBlocks), the steering blocks, or all. */
-  capBlocks?: CapBlocks;
   log?: (line: string) => void;
 }
 
-export type CapBlocks = 'separating' | 'steer' | 'all';
-
-/** Training questions that calibrate the cap's threshold (the neutral prompt's mean). */
-export const CAP_CALIBRATION_QUESTIONS = 64;
-
-function capBlocksFor(which: CapBlocks, vector: PersonaVector, steer: readonly number[]): number[] {
-  if (which === 'steer') return [...steer];
-  return which === 'all' ? [...vector.blocks] : separatingBlocks(vector);
-}
-
-export interface Rates {
-  /** Fraction of answers showing the trait's positive pole. */
-  positive: number;
-  negative: number;
-  wellFormed: number;
-}
+export { trainQuestions, toySpec, SPEC_QUESTIONS, type Q } from './spec';
 
 export interface TraitAcceptance {
   trait: TraitName;
-  blocks: number[];
-  coefficient: number;
-  explicitPositive: Rates;
-  explicitNegative: Rates;
-  neutral: Rates;
-  added: Rates;
-  subtracted: Rates;
-  cappedUnderPositive: Rates;
-  /** Blocks the cap acted on. */
-  capBlocks: number[];
-  /** Fraction of answers under the opposite prompt that capping changed. */
-  cappedOppositeChanged: number;
-  /** AUROC of the last-prompt-token projection, positive vs negative system prompt (best block). */
-  auroc: number;
-  aurocByBlock: { block: number; auroc: number }[];
-  /** Largest move (in rate points, 0-100) of another trait's positive rate when this one is steered. */
-  crossTraitShift: { trait: TraitName; points: number }[];
+  path: RecipePath;
+  /** What extract recorded. */
+  recommendation: { blocks: number[]; coefficient: number | null; positions: string | null; by: string | null };
+  cap: { blocks: number[]; thresholds: number[]; positions: string | null };
+  questions: number;
+  /** Neutral prompt, unsteered: fraction with the positive pole. */
+  neutral: number;
+  /** Held-out questions whose unsteered neutral answer has the negative pole, and those with the positive one. */
+  negativeLeaning: number;
+  positiveLeaning: number;
+  /** + recorded recommendation: fraction of negative-leaning answers turned to the positive pole. */
+  added: number;
+  /** - the recorded coefficient: fraction of positive-leaning answers still positive. */
+  subtracted: number;
+  /** Well-formed (every trait classifiable), worst of the two steered conditions, all questions. */
+  wellFormed: number;
+  /** Under the positive prompt: positive rate without and with the recorded cap; well-formed capped. */
+  explicitPositive: number;
+  capped: number;
+  cappedWellFormed: number;
+  /** Under the negative prompt: fraction of answers the cap changed at all. */
+  capChangedUnderNegative: number;
+  /** Largest move (rate points) of another trait's positive rate under +v or -v. */
+  crossTraitShift: number;
+  /** API path: AUROC of the last-prompt projection, positive vs negative prompt, best block. */
+  auroc?: number;
+  seconds: number;
 }
 
-export interface Q { question: string }
+type Answer = { text: string; score: TraitScore };
 
 function chat(system: string, user: string) {
   return { messages: [{ role: 'system', content: system }, { role: 'user', content: user }] };
 }
 
-async function answers(ctx: Context, system: string, qs: readonly Q[], steer: SteerOp[] | SteeringPlan | null, maxTokens: number): Promise<{ text: string; score: TraitScore }[]> {
-  ctx.setSteering(steer);
-  const out: { text: string; score: TraitScore }[] = [];
+async function apiAnswers(ctx: Context, system: string, qs: readonly string[], steer: SteeringPlan | null): Promise<Answer[]> {
+  const out: Answer[] = [];
   for (const q of qs) {
-    const r = await ctx.complete(chat(system, q.question), { greedy: true, maxTokens });
-    out.push({ text: r.text, score: scoreAnswer(r.text, q.question) });
+    const r = await ctx.complete(chat(system, q), { greedy: true, maxTokens: ANSWER_TOKENS, steer });
+    out.push({ text: r.text, score: scoreAnswer(r.text, q) });
   }
-  ctx.setSteering(null);
   return out;
-}
-
-function rates(trait: TraitName, a: { score: TraitScore }[]): Rates {
-  const [pos, neg] = TRAIT_POLES[trait];
-  const n = a.length;
-  return {
-    positive: a.filter((x) => x.score[trait] === pos).length / n,
-    negative: a.filter((x) => x.score[trait] === neg).length / n,
-    wellFormed: a.filter((x) => isWellFormed(x.score)).length / n,
-  };
 }
 
 /** Probability that a random positive scores above a random negative (ties count half). */
@@ -98,50 +92,6 @@ export function auroc(pos: ArrayLike<number>, neg: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < pos.length; i++) for (let j = 0; j < neg.length; j++) s += pos[i] > neg[j] ? 1 : pos[i] === neg[j] ? 0.5 : 0;
   return s / (pos.length * neg.length);
-}
-
-/** Training-distribution questions (never in the held-out set), for extraction and tuning. */
-export function trainQuestions(n: number): Q[] {
-  const out: Q[] = [];
-  for (let i = 0; out.length < n && i < TRAIN_CLAIMS.length * TRAIN_TEMPLATES.length; i++) {
-    const claim = TRAIN_CLAIMS[(i * 7) % TRAIN_CLAIMS.length]!;
-    out.push({ question: renderQuestion(TRAIN_TEMPLATES[i % TRAIN_TEMPLATES.length]!, claim) });
-  }
-  return out;
-}
-
-/** Extracts the trait's vector from its two contrastive system prompts with the library's extraction. */
-export async function extractToyTrait(ctx: Context, trait: TraitName, questions: Q[], maxTokens: number,
-  positions: ExtractionPositions = 'last-prompt'): Promise<PersonaVector> {
-  const [pos, neg] = TRAIT_POLES[trait];
-  const posPrompt = (SYSTEM_PROMPTS[trait] as Record<string, string>)[pos]!;
-  const negPrompt = (SYSTEM_PROMPTS[trait] as Record<string, string>)[neg]!;
-  const r = await extractPersonaVector(ctx, {
-    name: trait,
-    description: `${pos} versus ${neg}`,
-    pairs: [{ positive: posPrompt, negative: negPrompt }],
-    extractionQuestions: questions.map((q) => q.question),
-  }, {
-    format: 'chat',
-    generation: { greedy: true, maxTokens },
-    judge: (q, a) => (scoreAnswer(a, q)[trait] === pos ? 100 : 0),
-    recommend: 2,
-    positions,
-  });
-  return r.vector;
-}
-
-/**
- * Caps the trait at the neutral prompt's mean: per block, the mean projection at the last prompt
- * token under the neutral system prompt (over `qs`), applied at the prompt's positions. The
- * vector is read where the model decides its persona (the prompt's last token, before the first
- * answer token), so that is where the threshold is measured and where it is applied.
- */
-export async function neutralCap(ctx: Context, vector: PersonaVector, qs: readonly Q[], blocks: readonly number[]): Promise<{ plan: SteeringPlan; thresholds: Map<number, number> }> {
-  const projections = await lastPromptProjections(ctx, vector, NEUTRAL_SYSTEM_PROMPT, qs, blocks);
-  const thresholds = new Map([...projections].map(([b, v]) => [b, v.reduce((s, x) => s + x, 0) / v.length]));
-  const plan = personaPlan(blocks.map((b) => cap(vector, { max: thresholds.get(b)!, blocks: [b] })), { positions: 'prompt' });
-  return { plan, thresholds };
 }
 
 /** Per block, the projection at the prompt's last token under `system`: one value per question, one pass. */
@@ -155,128 +105,161 @@ export async function lastPromptProjections(ctx: Context, vector: PersonaVector,
   return new Map(res.map((r) => [r.block, Array.from(r.values)]));
 }
 
-/**
- * Blocks and coefficient for steering a trait, picked on training questions under the neutral
- * prompt: every single block and all blocks, a ladder of coefficients; best by the worst of
- * (+v rate, 1 - (-v rate), well-formed, 1 - the largest move of another trait's rate), ties to the
- * smaller coefficient.
- */
-export async function chooseSteering(ctx: Context, trait: TraitName, vector: PersonaVector, qs: readonly Q[], maxTokens: number): Promise<{ blocks: number[]; coefficient: number; score: number }> {
-  const allBlocks = [...vector.blocks];
-  const others = TRAIT_NAMES.filter((t) => t !== trait);
-  const base = await answers(ctx, NEUTRAL_SYSTEM_PROMPT, qs, null, maxTokens);
-  const baseRate = new Map(others.map((t) => [t, rates(t, base).positive]));
-  const moved = (a: { score: TraitScore }[]) => Math.max(...others.map((t) => Math.abs(rates(t, a).positive - baseRate.get(t)!)));
-  let best = { score: -1, blocks: allBlocks, coefficient: 1 };
-  for (const blocks of [...allBlocks.map((b) => [b]), allBlocks]) {
-    for (const c of [0.25, 0.5, 1, 1.5, 2, 3, 4]) {
-      const upA = await answers(ctx, NEUTRAL_SYSTEM_PROMPT, qs, [steerAdd(vector, c, { blocks })], maxTokens);
-      const downA = await answers(ctx, NEUTRAL_SYSTEM_PROMPT, qs, [steerAdd(vector, -c, { blocks })], maxTokens);
-      const up = rates(trait, upA);
-      const down = rates(trait, downA);
-      const score = Math.min(up.positive, 1 - down.positive, up.wellFormed, down.wellFormed, 1 - moved(upA), 1 - moved(downA));
-      if (score > best.score) best = { score, blocks, coefficient: c };
-    }
-  }
-  return best;
+interface Conditions {
+  neutral: Answer[]; added: Answer[]; subtracted: Answer[]; pushed: Answer[]; capped: Answer[]; opposite: Answer[]; oppositeCapped: Answer[];
 }
 
-/**
- * The blocks a cap acts on: those where the vector separates the poles, |v_b| at least half the
- * largest. At the first block the last prompt token has barely read the system prompt (a gap
- * of a few units against tens later), and a threshold there sits inside both poles' spread.
- */
-export function separatingBlocks(vector: PersonaVector): number[] {
-  const norms = vector.blocks.map((b) => Math.hypot(...vector.block(b)));
-  const top = Math.max(...norms);
-  return vector.blocks.filter((_, i) => norms[i]! >= 0.5 * top);
-}
-
-export async function runTraitAcceptance(ctx: Context, trait: TraitName, evalQs: Q[], tuneQs: Q[], maxTokens: number,
-  log: (s: string) => void, options: Pick<AcceptanceOptions, 'positions' | 'capBlocks'> = {}): Promise<TraitAcceptance> {
+function summarize(trait: TraitName, path: RecipePath, v: PersonaVector, c: Conditions, seconds: number): TraitAcceptance {
   const [pos, neg] = TRAIT_POLES[trait];
-  const posPrompt = (SYSTEM_PROMPTS[trait] as Record<string, string>)[pos]!;
-  const negPrompt = (SYSTEM_PROMPTS[trait] as Record<string, string>)[neg]!;
-  const vector = await extractToyTrait(ctx, trait, tuneQs, maxTokens, options.positions);
-  const allBlocks = [...vector.blocks];
-
-  const { blocks: steerBlocks, coefficient, score } = await chooseSteering(ctx, trait, vector, tuneQs, maxTokens);
-  log(`  ${trait}: chose blocks ${steerBlocks.join(',')} and coefficient ${coefficient} (tuning score ${score.toFixed(2)})`);
-
-  const neutralAnswers = await answers(ctx, NEUTRAL_SYSTEM_PROMPT, evalQs, null, maxTokens);
-  const negAnswers = await answers(ctx, negPrompt, evalQs, null, maxTokens);
-  const added = await answers(ctx, NEUTRAL_SYSTEM_PROMPT, evalQs, [steerAdd(vector, coefficient, { blocks: steerBlocks })], maxTokens);
-  const subtracted = await answers(ctx, NEUTRAL_SYSTEM_PROMPT, evalQs, [steerAdd(vector, -coefficient, { blocks: steerBlocks })], maxTokens);
-
-  const capBlocks = capBlocksFor(options.capBlocks ?? 'separating', vector, steerBlocks);
-  const { plan: capPlan } = await neutralCap(ctx, vector, trainQuestions(CAP_CALIBRATION_QUESTIONS), capBlocks);
-  const cappedPos = await answers(ctx, posPrompt, evalQs, capPlan, maxTokens);
-  const cappedNeg = await answers(ctx, negPrompt, evalQs, capPlan, maxTokens);
-  const changed = cappedNeg.filter((a, i) => a.text !== negAnswers[i]!.text).length / evalQs.length;
-
-  // AUROC of the last prompt token's projection, per block; the best block is reported.
-  const pPos = await lastPromptProjections(ctx, vector, posPrompt, evalQs);
-  const pNeg = await lastPromptProjections(ctx, vector, negPrompt, evalQs);
-  const aurocByBlock = allBlocks.map((b) => ({ block: b, auroc: auroc(pPos.get(b)!, pNeg.get(b)!) }));
-
-  const crossTraitShift = TRAIT_NAMES.filter((t) => t !== trait).map((t) => {
-    const base = rates(t, neutralAnswers).positive;
-    const moved = Math.max(Math.abs(rates(t, added).positive - base), Math.abs(rates(t, subtracted).positive - base));
-    return { trait: t, points: moved * 100 };
-  });
-
+  const is = (a: Answer, pole: string) => (a.score as unknown as Record<string, string | null>)[trait] === pole;
+  const negIdx = c.neutral.flatMap((a, i) => (is(a, neg) ? [i] : []));
+  const posIdx = c.neutral.flatMap((a, i) => (is(a, pos) ? [i] : []));
+  const frac = (xs: Answer[], idx: number[], pole: string) => (idx.length === 0 ? NaN : idx.filter((i) => is(xs[i]!, pole)).length / idx.length);
+  const all = c.neutral.map((_, i) => i);
+  const wf = (xs: Answer[]) => xs.filter((a) => isWellFormed(a.score)).length / xs.length;
+  const others = TRAIT_NAMES.filter((t) => t !== trait);
+  const rateOf = (xs: Answer[], t: TraitName) => xs.filter((a) => a.score[t] === TRAIT_POLES[t][0]).length / xs.length;
+  const md = v.metadata;
   return {
     trait,
-    blocks: steerBlocks,
-    coefficient,
-    explicitPositive: rates(trait, await answers(ctx, posPrompt, evalQs, null, maxTokens)),
-    explicitNegative: rates(trait, negAnswers),
-    neutral: rates(trait, neutralAnswers),
-    added: rates(trait, added),
-    subtracted: rates(trait, subtracted),
-    cappedUnderPositive: rates(trait, cappedPos),
-    capBlocks,
-    cappedOppositeChanged: changed,
-    auroc: Math.max(...aurocByBlock.map((a) => a.auroc)),
-    aurocByBlock,
-    crossTraitShift,
+    path,
+    recommendation: { blocks: [...(md.recommendedBlocks ?? [])], coefficient: md.coefficient ?? null, positions: md.positions ?? null, by: md.recommendedBy ?? null },
+    cap: { blocks: [...(md.capBlocks ?? [])], thresholds: [...(md.capThresholds ?? [])], positions: md.capPositions ?? null },
+    questions: c.neutral.length,
+    neutral: frac(c.neutral, all, pos),
+    negativeLeaning: negIdx.length,
+    positiveLeaning: posIdx.length,
+    added: frac(c.added, negIdx, pos),
+    subtracted: frac(c.subtracted, posIdx, pos),
+    wellFormed: Math.min(wf(c.added), wf(c.subtracted)),
+    explicitPositive: frac(c.pushed, all, pos),
+    capped: frac(c.capped, all, pos),
+    cappedWellFormed: wf(c.capped),
+    capChangedUnderNegative: c.opposite.filter((a, i) => a.text !== c.oppositeCapped[i]!.text).length / c.opposite.length,
+    crossTraitShift: 100 * Math.max(...others.map((t) => Math.max(Math.abs(rateOf(c.added, t) - rateOf(c.neutral, t)), Math.abs(rateOf(c.subtracted, t) - rateOf(c.neutral, t))))),
+    seconds,
   };
+}
+
+/** The recipe through the library, every option at its default. */
+export async function runApiRecipe(ctx: Context, trait: TraitName, qs: readonly string[]): Promise<{ row: TraitAcceptance; vector: PersonaVector }> {
+  const t0 = Date.now();
+  const [pos, neg] = TRAIT_POLES[trait];
+  const prompts = SYSTEM_PROMPTS[trait] as Record<string, string>;
+  const spec = toySpec(trait);
+  const v = (await extractPersonaVector(ctx, spec)).vector;
+  const c = v.metadata.coefficient;
+  if (c === undefined) throw new Error(`${trait}: extraction recorded no coefficient (${v.metadata.recommendedBy})`);
+  const cal = await calibrateCap(ctx, v, spec.extractionQuestions.map((q) => ({ messages: [{ role: 'user', content: q }] })));
+  const vc = withCapThresholds(v, cal);
+  const capPlan = personaPlan([cap(vc)]);
+  const conditions: Conditions = {
+    neutral: await apiAnswers(ctx, NEUTRAL_SYSTEM_PROMPT, qs, null),
+    added: await apiAnswers(ctx, NEUTRAL_SYSTEM_PROMPT, qs, personaPlan([steerAdd(v)])),
+    subtracted: await apiAnswers(ctx, NEUTRAL_SYSTEM_PROMPT, qs, personaPlan([steerAdd(v, -c)])),
+    pushed: await apiAnswers(ctx, prompts[pos]!, qs, null),
+    capped: await apiAnswers(ctx, prompts[pos]!, qs, capPlan),
+    opposite: await apiAnswers(ctx, prompts[neg]!, qs, null),
+    oppositeCapped: await apiAnswers(ctx, prompts[neg]!, qs, capPlan),
+  };
+  const row = summarize(trait, 'api', vc, conditions, (Date.now() - t0) / 1000);
+  const held = qs.map((question) => ({ question }));
+  const pPos = await lastPromptProjections(ctx, v, prompts[pos]!, held);
+  const pNeg = await lastPromptProjections(ctx, v, prompts[neg]!, held);
+  row.auroc = Math.max(...v.blocks.map((b) => auroc(pPos.get(b)!, pNeg.get(b)!)));
+  return { row, vector: vc };
+}
+
+function cli(args: string[], input?: string): string {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input: input ?? '', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`persona-steer ${args[0]} exited with ${r.status}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** Answers from `persona-steer chat --json`: one user turn per question, /reset between them. */
+function cliAnswers(common: string[], system: string, qs: readonly string[], steering: string[]): Answer[] {
+  const input = qs.map((q) => `${q}\n/reset\n`).join('');
+  const out = cli(['chat', ...common, '--system', system, '--greedy', '--max-tokens', String(ANSWER_TOKENS), '--json', ...steering], input);
+  const replies = out.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { type: string; text?: string }).filter((l) => l.type === 'reply');
+  if (replies.length !== qs.length) throw new Error(`persona-steer chat answered ${replies.length} of ${qs.length} questions`);
+  return replies.map((r, i) => ({ text: r.text!, score: scoreAnswer(r.text!, qs[i]) }));
+}
+
+/** The recipe through the CLI, every flag at its default: extract, chat --add, calibrate, chat --cap. */
+export async function runCliRecipe(modelPath: string, trait: TraitName, qs: readonly string[], threads: number): Promise<{ row: TraitAcceptance; file: string }> {
+  const t0 = Date.now();
+  const [pos, neg] = TRAIT_POLES[trait];
+  const prompts = SYSTEM_PROMPTS[trait] as Record<string, string>;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `persona-recipe-${trait}-`));
+  const specFile = path.join(dir, `${trait}.json`);
+  const file = path.join(dir, `${trait}.gguf`);
+  fs.writeFileSync(specFile, `${JSON.stringify(toySpec(trait), null, 2)}\n`);
+  const common = ['--model', modelPath, '--threads', String(threads)];
+  cli(['extract', ...common, '--spec', specFile, '--out', file]);
+  const c = (await readControlVector(file)).metadata.coefficient;
+  if (c === undefined) throw new Error(`${trait}: persona-steer extract recorded no coefficient`);
+  const neutral = cliAnswers(common, NEUTRAL_SYSTEM_PROMPT, qs, []);
+  const added = cliAnswers(common, NEUTRAL_SYSTEM_PROMPT, qs, ['--add', file]);
+  const subtracted = cliAnswers(common, NEUTRAL_SYSTEM_PROMPT, qs, ['--add', `${file}:${-c}`]);
+  cli(['calibrate', ...common, '--vector', file, '--spec', specFile]);
+  const conditions: Conditions = {
+    neutral, added, subtracted,
+    pushed: cliAnswers(common, prompts[pos]!, qs, []),
+    capped: cliAnswers(common, prompts[pos]!, qs, ['--cap', file]),
+    opposite: cliAnswers(common, prompts[neg]!, qs, []),
+    oppositeCapped: cliAnswers(common, prompts[neg]!, qs, ['--cap', file]),
+  };
+  const vector = await readControlVector(file);
+  return { row: summarize(trait, 'cli', vector, conditions, (Date.now() - t0) / 1000), file };
 }
 
 export async function runAcceptance(modelPath: string, options: AcceptanceOptions = {}): Promise<TraitAcceptance[]> {
   const log = options.log ?? (() => undefined);
-  const maxTokens = options.maxTokens ?? 96;
-  const evalQs = evalQuestions().slice(0, options.questions ?? 100);
-  const tuneQs = trainQuestions(options.tuneQuestions ?? 16);
-  const model = await Model.load(modelPath);
-  const ctx = await model.createContext({ contextSize: 512, threads: options.threads ?? 1 });
-  try {
-    const out: TraitAcceptance[] = [];
-    for (const trait of options.traits ?? [...TRAIT_NAMES]) {
-      log(`${trait}: extracting and measuring on ${evalQs.length} held-out questions`);
-      out.push(await runTraitAcceptance(ctx, trait, evalQs, tuneQs, maxTokens, log, options));
+  const qs = evalQuestions().slice(0, options.questions ?? 100).map((q) => q.question);
+  const threads = options.threads ?? 1;
+  const paths = options.paths ?? ['api', 'cli'];
+  const out: TraitAcceptance[] = [];
+  if (paths.includes('api')) {
+    const model = await Model.load(modelPath);
+    const ctx = await model.createContext({ contextSize: 512, threads });
+    try {
+      for (const trait of options.traits ?? [...TRAIT_NAMES]) {
+        log(`${trait} (API): extract with defaults, steer, calibrate, cap; ${qs.length} held-out questions`);
+        out.push((await runApiRecipe(ctx, trait, qs)).row);
+      }
+    } finally {
+      await ctx.dispose();
+      model.dispose();
     }
-    return out;
-  } finally {
-    await ctx.dispose();
-    model.dispose();
   }
+  if (paths.includes('cli')) {
+    for (const trait of options.traits ?? [...TRAIT_NAMES]) {
+      log(`${trait} (CLI): persona-steer extract, chat --add, calibrate, chat --cap; ${qs.length} held-out questions`);
+      out.push((await runCliRecipe(modelPath, trait, qs, threads)).row);
+    }
+  }
+  return out;
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+const pct = (x: number) => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : 'n/a');
 
 export function formatAcceptance(rows: TraitAcceptance[]): string {
   const lines = [
-    '| trait | explicit + / − (pole rate) | neutral + | +v | −v | well-formed ±v | capped under + | cap changes under − | AUROC | max cross-trait shift | blocks, coefficient | capped blocks |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| trait | path | recorded: blocks; coefficient; positions | neutral + | +v on −-leaning (n) | −v on +-leaning (n) | well-formed ±v | explicit + | capped under + | cap changes under − | max cross-trait shift | AUROC | seconds |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of rows) {
-    lines.push(`| ${r.trait} | ${pct(r.explicitPositive.positive)} / ${pct(r.explicitNegative.negative)} | ${pct(r.neutral.positive)} | ` +
-      `${pct(r.added.positive)} | ${pct(r.subtracted.positive)} | ${pct(Math.min(r.added.wellFormed, r.subtracted.wellFormed))} | ` +
-      `${pct(r.cappedUnderPositive.positive)} | ${pct(r.cappedOppositeChanged)} | ${r.auroc.toFixed(3)} | ` +
-      `${Math.max(...r.crossTraitShift.map((c) => c.points)).toFixed(0)} pts | ${r.blocks.join(',')}; ${r.coefficient} | ${r.capBlocks.join(',')} |`);
+    const rec = r.recommendation;
+    lines.push(`| ${r.trait} | ${r.path} | ${rec.blocks.join(',')}; ${rec.coefficient}; ${rec.positions} | ${pct(r.neutral)} | ${pct(r.added)} (${r.negativeLeaning}) | ` +
+      `${pct(r.subtracted)} (${r.positiveLeaning}) | ${pct(r.wellFormed)} | ${pct(r.explicitPositive)} | ${pct(r.capped)} | ${pct(r.capChangedUnderNegative)} | ` +
+      `${r.crossTraitShift.toFixed(0)} pts | ${r.auroc === undefined ? '—' : r.auroc.toFixed(3)} | ${r.seconds.toFixed(0)} |`);
   }
   return lines.join('\n');
+}
+
+/** The issue's targets: +v >= 90%, -v <= 10%, well-formed >= 90%, capped <= 20%. */
+export function meetsTargets(r: TraitAcceptance): boolean {
+  return r.added >= 0.9 && r.subtracted <= 0.1 && r.wellFormed >= 0.9 && r.capped <= 0.2 && r.cappedWellFormed >= 0.9;
 }
 
 if (require.main === module) {
@@ -286,11 +269,14 @@ if (require.main === module) {
   runAcceptance(get('--model') ?? DEFAULT_TOY_MODEL, {
     questions: get('--questions') ? Number(get('--questions')) : undefined,
     traits: get('--traits') ? (get('--traits')!.split(',') as TraitName[]) : undefined,
-    positions: get('--positions') as ExtractionPositions | undefined,
-    capBlocks: get('--cap-blocks') as CapBlocks | undefined,
+    paths: get('--paths') ? (get('--paths')!.split(',') as RecipePath[]) : undefined,
+    threads: get('--threads') ? Number(get('--threads')) : undefined,
     log: json ? undefined : (s) => process.stderr.write(`${s}\n`),
   }).then((rows) => {
     process.stdout.write(json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatAcceptance(rows)}\n`);
+    const failed = rows.filter((r) => !meetsTargets(r));
+    if (!json) process.stdout.write(failed.length === 0 ? 'every row meets the targets\n' : `${failed.length} row(s) miss a target: ${failed.map((r) => `${r.trait}/${r.path}`).join(', ')}\n`);
+    process.exitCode = failed.length === 0 ? 0 : 1;
   }, (err) => {
     process.stderr.write(`${err.code ?? 'ERROR'}: ${err.message}\n`);
     process.exit(1);

@@ -29,7 +29,11 @@ export const K = {
   residualNorms: 'persona_steer.residual_norms',
   recommendedBlocks: 'persona_steer.recommended_blocks',
   coefficient: 'persona_steer.coefficient',
+  positions: 'persona_steer.positions',
+  recommendedBy: 'persona_steer.recommended_by',
+  capBlocks: 'persona_steer.cap_blocks',
   capThresholds: 'persona_steer.cap_thresholds',
+  capPositions: 'persona_steer.cap_positions',
 } as const;
 export const ARCHITECTURE = 'controlvector';
 export const BLOCK_CONVENTION = 'il';
@@ -125,7 +129,11 @@ function readPersonaMeta(m: MetaReader, kv: ReadonlyMap<string, GgufValue>): Per
     residualNorms: m.array(K.residualNorms, FLOAT_TYPES, 'FLOAT32 or FLOAT64'),
     recommendedBlocks: m.array(K.recommendedBlocks, INT_TYPES, 'integers'),
     coefficient: m.float(K.coefficient),
+    positions: m.string(K.positions),
+    recommendedBy: m.string(K.recommendedBy),
+    capBlocks: m.array(K.capBlocks, INT_TYPES, 'integers'),
     capThresholds: m.array(K.capThresholds, FLOAT_TYPES, 'FLOAT32 or FLOAT64'),
+    capPositions: m.string(K.capPositions),
     extra: Object.keys(extra).length > 0 ? extra : undefined,
   };
   // Absent keys are dropped so that the metadata lists only what the file holds.
@@ -214,7 +222,11 @@ export function encodeControlVector(vector: PersonaVector): Buffer {
   put(K.residualNorms, opt(md.residualNorms, (x) => V.numberArray(GgufType.FLOAT64, x)));
   put(K.recommendedBlocks, opt(md.recommendedBlocks, (x) => V.numberArray(GgufType.INT32, x)));
   put(K.coefficient, opt(md.coefficient, V.f64));
+  put(K.positions, opt(md.positions, V.string));
+  put(K.recommendedBy, opt(md.recommendedBy, V.string));
+  put(K.capBlocks, opt(md.capBlocks, (x) => V.numberArray(GgufType.INT32, x)));
   put(K.capThresholds, opt(md.capThresholds, (x) => V.numberArray(GgufType.FLOAT64, x)));
+  put(K.capPositions, opt(md.capPositions, V.string));
   for (const [k, v] of Object.entries(md.extra ?? {})) kv.push([k, v]);
   return encodeGguf({
     metadata: kv,

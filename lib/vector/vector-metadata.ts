@@ -19,6 +19,12 @@ export interface VectorSource {
   readonly hash?: string;
 }
 
+/** A SteeringPlan's positions: every token, prompt tokens only, or the tokens that pick generated ones. */
+export type SteerPositions = 'all' | 'prompt' | 'generated';
+export const STEER_POSITIONS: readonly SteerPositions[] = ['all', 'prompt', 'generated'];
+export type RecommendedBy = 'sweep' | 'separation';
+export const RECOMMENDED_BY: readonly RecommendedBy[] = ['sweep', 'separation'];
+
 export interface PersonaVectorMetadata {
   /** controlvector.model_hint: the architecture the vector is for. */
   readonly modelHint?: string;
@@ -29,19 +35,27 @@ export interface PersonaVectorMetadata {
   readonly source?: VectorSource;
   /** Typical L2 norm of the residual stream (l_out) per block, indexed by block. */
   readonly residualNorms?: readonly number[];
-  /** Blocks to steer or cap at, each a block of the vector. */
+  /** Blocks to steer at (and, for files without capBlocks, to cap at), each a block of the vector. */
   readonly recommendedBlocks?: readonly number[];
-  /** Steering coefficient α for h ← h + α·v. */
+  /** Steering coefficient α for h ← h + α·v (raw units). */
   readonly coefficient?: number;
-  /** Capping thresholds τ on the projection h·v̂, one per entry of recommendedBlocks. */
+  /** Token positions the recommended addition applies to (a SteeringPlan's positions). */
+  readonly positions?: SteerPositions;
+  /** How recommendedBlocks and coefficient were chosen: a steering sweep, or block separation alone (not tested by generating). */
+  readonly recommendedBy?: RecommendedBy;
+  /** Blocks the recorded cap thresholds belong to (persona-steer calibrate); absent: recommendedBlocks. */
+  readonly capBlocks?: readonly number[];
+  /** Capping thresholds τ on the projection h·v̂, one per entry of capBlocks (else of recommendedBlocks). */
   readonly capThresholds?: readonly number[];
+  /** Token positions the recorded cap applies to. */
+  readonly capPositions?: SteerPositions;
   /** Other GGUF keys read from a file, written back unchanged. */
   readonly extra?: Readonly<Record<string, GgufValue>>;
 }
 
 const KEYS = new Set([
   'modelHint', 'trait', 'method', 'description', 'source', 'residualNorms', 'recommendedBlocks',
-  'coefficient', 'capThresholds', 'extra',
+  'coefficient', 'positions', 'recommendedBy', 'capBlocks', 'capThresholds', 'capPositions', 'extra',
 ]);
 const SOURCE_KEYS = new Set(['architecture', 'nLayer', 'nEmbd', 'hash']);
 const STRING_KEYS = ['modelHint', 'trait', 'method', 'description'] as const;
@@ -79,6 +93,24 @@ function list(v: unknown, name: string, max: number): readonly unknown[] {
   return v;
 }
 
+function oneOf<T extends string>(v: unknown, options: readonly T[], name: string): T {
+  if (typeof v !== 'string' || !options.includes(v as T)) throw invalidArg(name, `one of ${options.map((o) => JSON.stringify(o)).join(', ')}`, v);
+  return v as T;
+}
+
+/** Distinct blocks of the vector, in the given order. */
+function blockList(v: unknown, present: readonly number[], name: string): readonly number[] {
+  const have = new Set(present);
+  const seen = new Set<number>();
+  return Object.freeze(list(v, name, MAX_BLOCK + 1).map((x, i) => {
+    const b = int(x, `${name}[${i}]`, 0, MAX_BLOCK);
+    if (!have.has(b)) throw invalidArg(`${name}[${i}]`, `one of the vector's blocks (${present.join(', ')})`, b);
+    if (seen.has(b)) throw invalidArg(`${name}[${i}]`, 'a block not listed before', b);
+    seen.add(b);
+    return b;
+  }));
+}
+
 function knownKeys(obj: Record<string, unknown>, keys: Set<string>, name: string): void {
   for (const k of Object.keys(obj)) {
     if (!keys.has(k)) throw invalidArg(`${name}.${k}`, `absent (known keys: ${[...keys].join(', ')})`, obj[k]);
@@ -111,31 +143,25 @@ export function checkMetadata(
     });
     out.residualNorms = Object.freeze(norms);
   }
-  if (meta.recommendedBlocks !== undefined) {
-    const present = new Set(shape.blocks);
-    const seen = new Set<number>();
-    const recs = list(meta.recommendedBlocks, `${name}.recommendedBlocks`, MAX_BLOCK + 1).map((x, i) => {
-      const b = int(x, `${name}.recommendedBlocks[${i}]`, 0, MAX_BLOCK);
-      if (!present.has(b)) throw invalidArg(`${name}.recommendedBlocks[${i}]`, `one of the vector's blocks (${shape.blocks.join(', ')})`, b);
-      if (seen.has(b)) throw invalidArg(`${name}.recommendedBlocks[${i}]`, 'a block not listed before', b);
-      seen.add(b);
-      return b;
-    });
-    out.recommendedBlocks = Object.freeze(recs);
-  }
+  if (meta.recommendedBlocks !== undefined) out.recommendedBlocks = blockList(meta.recommendedBlocks, shape.blocks, `${name}.recommendedBlocks`);
   if (meta.coefficient !== undefined) out.coefficient = finite(meta.coefficient, `${name}.coefficient`);
+  if (meta.positions !== undefined) out.positions = oneOf(meta.positions, STEER_POSITIONS, `${name}.positions`);
+  if (meta.recommendedBy !== undefined) out.recommendedBy = oneOf(meta.recommendedBy, RECOMMENDED_BY, `${name}.recommendedBy`);
+  if (meta.capBlocks !== undefined) out.capBlocks = blockList(meta.capBlocks, shape.blocks, `${name}.capBlocks`);
   if (meta.capThresholds !== undefined) {
-    const recs = out.recommendedBlocks as readonly number[] | undefined;
-    if (recs === undefined) {
-      throw invalidArg(`${name}.capThresholds`, 'absent unless recommendedBlocks is set (one threshold per recommended block)', meta.capThresholds);
+    const owner = out.capBlocks !== undefined ? 'capBlocks' : 'recommendedBlocks';
+    const blocks = out[owner] as readonly number[] | undefined;
+    if (blocks === undefined) {
+      throw invalidArg(`${name}.capThresholds`, 'absent unless capBlocks (or recommendedBlocks) is set (one threshold per block)', meta.capThresholds);
     }
-    const caps = list(meta.capThresholds, `${name}.capThresholds`, recs.length)
+    const caps = list(meta.capThresholds, `${name}.capThresholds`, blocks.length)
       .map((x, i) => finite(x, `${name}.capThresholds[${i}]`));
-    if (caps.length !== recs.length) {
-      throw invalidArg(`${name}.capThresholds`, `an array of ${recs.length} thresholds (one per recommended block)`, meta.capThresholds);
+    if (caps.length !== blocks.length) {
+      throw invalidArg(`${name}.capThresholds`, `an array of ${blocks.length} thresholds (one per entry of ${owner})`, meta.capThresholds);
     }
     out.capThresholds = Object.freeze(caps);
   }
+  if (meta.capPositions !== undefined) out.capPositions = oneOf(meta.capPositions, STEER_POSITIONS, `${name}.capPositions`);
   if (meta.extra !== undefined) out.extra = checkExtra(meta.extra, `${name}.extra`);
   return Object.freeze(out) as PersonaVectorMetadata;
 }
@@ -162,7 +188,8 @@ export const RESERVED_PERSONA_KEYS: ReadonlySet<string> = new Set([
   'persona_steer.method', 'persona_steer.trait', 'persona_steer.description',
   'persona_steer.source.architecture', 'persona_steer.source.n_layer', 'persona_steer.source.n_embd',
   'persona_steer.source.hash', 'persona_steer.residual_norms', 'persona_steer.recommended_blocks',
-  'persona_steer.coefficient', 'persona_steer.cap_thresholds',
+  'persona_steer.coefficient', 'persona_steer.positions', 'persona_steer.recommended_by', 'persona_steer.cap_blocks',
+  'persona_steer.cap_thresholds', 'persona_steer.cap_positions',
 ]);
 
 function checkExtra(v: unknown, name: string): Readonly<Record<string, GgufValue>> {
@@ -188,16 +215,29 @@ export function modelIdentity(meta: PersonaVectorMetadata): PersonaVectorMetadat
   return Object.freeze(out);
 }
 
-/** Metadata for a subset of blocks: recommended blocks and their thresholds are filtered alike. */
+/**
+ * Metadata for a subset of blocks: recommended blocks, cap blocks and their thresholds are
+ * filtered alike (thresholds follow capBlocks, or recommendedBlocks in files without capBlocks).
+ */
 export function selectMetadata(meta: PersonaVectorMetadata, keep: ReadonlySet<number>): PersonaVectorMetadata {
   const out: { -readonly [K in keyof PersonaVectorMetadata]: PersonaVectorMetadata[K] } = { ...meta };
   delete out.recommendedBlocks;
+  delete out.capBlocks;
   delete out.capThresholds;
+  const kept = (blocks: readonly number[]) => blocks.flatMap((b, i) => (keep.has(b) ? [i] : []));
   const recs = meta.recommendedBlocks;
   if (recs !== undefined) {
-    const idx = recs.flatMap((b, i) => (keep.has(b) ? [i] : []));
+    const idx = kept(recs);
     if (idx.length > 0) {
       out.recommendedBlocks = Object.freeze(idx.map((i) => recs[i]!));
+      if (meta.capThresholds !== undefined && meta.capBlocks === undefined) out.capThresholds = Object.freeze(idx.map((i) => meta.capThresholds![i]!));
+    }
+  }
+  const caps = meta.capBlocks;
+  if (caps !== undefined) {
+    const idx = kept(caps);
+    if (idx.length > 0) {
+      out.capBlocks = Object.freeze(idx.map((i) => caps[i]!));
       if (meta.capThresholds !== undefined) out.capThresholds = Object.freeze(idx.map((i) => meta.capThresholds![i]!));
     }
   }

@@ -1,9 +1,14 @@
 import t from 'tap';
 import { ErrorCodes } from '../../lib/errors';
 import { parse, parseBlocks, parseNumberText } from '../../lib/cli/args';
-import { parseAblate, parseAdd, parseClamp } from '../../lib/cli/steer-flags';
+import { parseAblate, parseAdd, parseCap, parseClamp } from '../../lib/cli/steer-flags';
+import { parseCondition } from '../../lib/cli/condition-flags';
+import { readQuestions } from '../../lib/cli/files';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseChatCommand } from '../../lib/cli/chat';
-import { barChart, lineChart } from '../../lib/cli/svg';
+import { barChart, heatMap, lineChart } from '../../lib/cli/svg';
 import { exitStatus } from '../../lib/cli/main';
 import { PersonaSteerError } from '../../lib/errors';
 
@@ -18,16 +23,43 @@ t.test('block lists accept single blocks, ranges, lists and all', async (t) => {
   for (const s of ['', '4-2', 'a', '1,,2', '-1', '1.5', '1-']) t.throws(() => parseBlocks('--blocks', s), bad, JSON.stringify(s));
 });
 
-t.test('--add is FILE[:SCALE][@BLOCKS]', async (t) => {
-  t.same(parseAdd('v.gguf'), { kind: 'add', file: 'v.gguf', scale: 1, blocks: undefined });
+t.test('--add is FILE[:SCALE][@BLOCKS], the file alone meaning its recorded coefficient and blocks', async (t) => {
+  t.same(parseAdd('v.gguf'), { kind: 'add', file: 'v.gguf', blocks: undefined });
   t.same(parseAdd('v.gguf:-2.5'), { kind: 'add', file: 'v.gguf', scale: -2.5, blocks: undefined });
   t.same(parseAdd('v.gguf:0.5@2-3'), { kind: 'add', file: 'v.gguf', scale: 0.5, blocks: [2, 3] });
-  t.same(parseAdd('dir/v.gguf@all'), { kind: 'add', file: 'dir/v.gguf', scale: 1, blocks: 'all' });
-  t.same(parseAdd('me@home/v.gguf'), { kind: 'add', file: 'me@home/v.gguf', scale: 1, blocks: undefined }, 'an @ that is not followed by blocks belongs to the file');
-  t.same(parseAdd('C:/v.gguf'), { kind: 'add', file: 'C:/v.gguf', scale: 1, blocks: undefined }, 'a colon not followed by a number belongs to the file');
+  t.same(parseAdd('dir/v.gguf@all'), { kind: 'add', file: 'dir/v.gguf', blocks: 'all' });
+  t.same(parseAdd('me@home/v.gguf'), { kind: 'add', file: 'me@home/v.gguf', blocks: undefined }, 'an @ that is not followed by blocks belongs to the file');
+  t.same(parseAdd('C:/v.gguf'), { kind: 'add', file: 'C:/v.gguf', blocks: undefined }, 'a colon not followed by a number belongs to the file');
   t.throws(() => parseAdd('v.gguf:1e'), /--add v\.gguf:1e \(the scale after :\) must be a finite number; received "1e"/);
   t.throws(() => parseAdd('v.gguf@4-2'), /blocks after @/, 'a malformed block list after @ is an error');
   t.equal(parseAdd('v.gguf@1-x').file, 'v.gguf@1-x', 'text after @ that is no block list stays in the file name');
+});
+
+t.test('--cap is a file whose recorded thresholds are used', async (t) => {
+  t.same(parseCap('v.gguf'), { kind: 'cap', file: 'v.gguf' });
+  t.throws(() => parseCap(''), bad);
+});
+
+t.test('--if-above and --if-below are FILE[@BLOCK][:THRESHOLD]', async (t) => {
+  t.same(parseCondition('above', 'c.gguf'), { when: 'above', file: 'c.gguf' });
+  t.same(parseCondition('above', 'c.gguf@3'), { when: 'above', file: 'c.gguf', block: 3 });
+  t.same(parseCondition('below', 'c.gguf:-2.5'), { when: 'below', file: 'c.gguf', threshold: -2.5 });
+  t.same(parseCondition('above', 'dir/c.gguf@2:0.75'), { when: 'above', file: 'dir/c.gguf', block: 2, threshold: 0.75 });
+  t.same(parseCondition('above', 'C:/c.gguf'), { when: 'above', file: 'C:/c.gguf' }, 'a colon not followed by a number belongs to the file');
+  t.throws(() => parseCondition('above', 'c.gguf:1e'), /--if-above c\.gguf:1e \(the threshold after :\) must be a finite number/);
+  t.throws(() => parseCondition('below', ''), bad);
+});
+
+t.test('a questions file is plain lines, JSON lines or a JSON array, of strings or { user, system }', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'questions-'));
+  const file = (name: string, text: string) => { const f = join(dir, name); writeFileSync(f, text); return f; };
+  t.same(readQuestions(file('a.txt', 'Is snow white?\n\nIs coal black?\r\n')), [{ user: 'Is snow white?' }, { user: 'Is coal black?' }]);
+  t.same(readQuestions(file('b.jsonl', '"one"\n{"user":"two","system":"You are terse."}\n')), [{ user: 'one' }, { user: 'two', system: 'You are terse.' }]);
+  t.same(readQuestions(file('c.json', '["x", "y"]')), [{ user: 'x' }, { user: 'y' }]);
+  t.throws(() => readQuestions(file('d.json', '[""]')), { code: ErrorCodes.BAD_FILE, message: /entry 1 must be a non-empty string/ });
+  t.throws(() => readQuestions(file('e.jsonl', '{"user":"x","extra":1}\n')), { code: ErrorCodes.BAD_FILE });
+  t.throws(() => readQuestions(file('f.txt', '\n\n')), { code: ErrorCodes.BAD_FILE, message: /holds no question/ });
+  t.throws(() => readQuestions(join(dir, 'missing.txt')), { code: ErrorCodes.BAD_FILE });
 });
 
 t.test('--clamp is FILE:MIN:MAX[@BLOCKS] with either bound optional', async (t) => {
@@ -66,13 +98,19 @@ t.test('a negative number after a flag is its value, not another flag', async (t
 });
 
 t.test('chat commands parse into steering changes', async (t) => {
+  t.same(parseChatCommand('/add v.gguf'), { kind: 'spec', spec: { kind: 'add', file: 'v.gguf', blocks: undefined } }, 'the recorded coefficient and blocks');
+  t.same(parseChatCommand('/add v.gguf:0.5@3'), { kind: 'spec', spec: { kind: 'add', file: 'v.gguf', scale: 0.5, blocks: [3] } });
+  t.same(parseChatCommand('/cap v.gguf'), { kind: 'spec', spec: { kind: 'cap', file: 'v.gguf' } }, 'the recorded thresholds');
+  t.same(parseChatCommand('/positions prompt'), { kind: 'positions', positions: 'prompt' });
+  t.same(parseChatCommand('/positions auto'), { kind: 'positions', positions: undefined });
+  t.throws(() => parseChatCommand('/positions some'), /\/positions takes one of all, prompt, generated or auto/);
   t.same(parseChatCommand('/add v.gguf 2'), { kind: 'spec', spec: { kind: 'add', file: 'v.gguf', scale: 2, blocks: undefined } });
   t.same(parseChatCommand('/add v.gguf -1 2-3'), { kind: 'spec', spec: { kind: 'add', file: 'v.gguf', scale: -1, blocks: [2, 3] } });
   t.same(parseChatCommand('/cap v.gguf 0.5'), { kind: 'spec', spec: { kind: 'clamp', file: 'v.gguf', max: 0.5, blocks: undefined } });
   t.same(parseChatCommand('/clamp v.gguf - 1 4'), { kind: 'spec', spec: { kind: 'clamp', file: 'v.gguf', min: undefined, max: 1, blocks: [4] } });
   t.same(parseChatCommand('/ablate v.gguf all'), { kind: 'spec', spec: { kind: 'ablate', file: 'v.gguf', blocks: 'all' } });
   t.same(parseChatCommand(' /clear '), { kind: 'clear' });
-  t.throws(() => parseChatCommand('/add'), /\/add takes FILE \[SCALE\] \[BLOCKS\]/);
+  t.throws(() => parseChatCommand('/add'), /\/add takes FILE\[:SCALE\]\[@BLOCKS\], or FILE SCALE \[BLOCKS\]/);
   t.throws(() => parseChatCommand('/clear now'), bad);
   t.throws(() => parseChatCommand('/clamp v.gguf - -'), /needs MIN, MAX or both/);
   t.throws(() => parseChatCommand('/jump'), /unknown command \/jump/);
@@ -100,4 +138,17 @@ t.test('the line chart draws one polyline per series with one point per finite v
   const lines = [...svg.matchAll(/<polyline[^>]* points="([^"]*)"/g)].map((m) => m[1].split(' ').length);
   t.same(lines, [4, 2]);
   t.match(svg, />a@1</);
+});
+
+t.test('the heat map draws one cell per value, grey for null, and outlines the marked cell', async (t) => {
+  const svg = heatMap({ title: 'sweep', xLabel: 'c', yLabel: 'b', rowLabels: ['prompt @1', 'prompt @2'], colLabels: ['0.5', '1', '2'],
+    values: [[0, 0.5, null], [1, 0.25, 0.75]], mark: { row: 1, col: 0 } });
+  const cells = [...svg.matchAll(/<rect x="[^"]+" y="[^"]+" width="[^"]+" height="[^"]+" fill="([^"]+)" stroke="white">/g)].map((m) => m[1]);
+  t.equal(cells.length, 6, 'rows x columns');
+  t.equal(cells[2], '#d0d0d0', 'the null cell is grey');
+  t.equal(cells[0], 'rgb(255,255,255)', 'a score of 0 is white');
+  t.equal(cells[3], 'rgb(31,119,180)', 'a score of 1 is the full colour');
+  t.equal((svg.match(/stroke-width="3"/g) ?? []).length, 1, 'one marked cell');
+  t.match(svg, /<title>prompt @2, 0\.5: 1<\/title>/);
+  t.equal((svg.match(/<svg/g) ?? []).length, (svg.match(/<\/svg>/g) ?? []).length);
 });

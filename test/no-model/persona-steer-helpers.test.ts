@@ -1,6 +1,7 @@
 import t from 'tap';
 import { PersonaSteerError, ErrorCodes } from '../../lib/errors';
-import { cap, personaPlan, steerAblate, steerAdd } from '../../lib/persona/steer';
+import { cap, personaPlan, recommendedPositions, steerAblate, steerAdd } from '../../lib/persona/steer';
+import { withCapThresholds } from '../../lib/persona/calibrate';
 import type { CapCalibration } from '../../lib/persona/calibrate';
 import { toNativePlan } from '../../lib/steering';
 import { PersonaVector } from '../../lib/vector/persona-vector';
@@ -117,4 +118,53 @@ t.test('personaPlan flattens arrays of ops and keeps the positions', async (t) =
   t.same(plan.ops.map((o) => o.kind), ['add', 'clamp', 'clamp', 'ablate']);
   t.equal(toNativePlan(plan, N_EMBD, N_LAYER).ops.length, 4, 'the plan compiles');
   t.throws(() => personaPlan([], { positions: 'some' as never }), /options\.positions/);
+});
+
+const recipe = () => vector({
+  residualNorms: [10, 20, 30, 40, 50],
+  recommendedBlocks: [2],
+  coefficient: 0.5,
+  positions: 'prompt',
+  recommendedBy: 'sweep',
+  capBlocks: [1, 4],
+  capThresholds: [-3, 7],
+  capPositions: 'prompt',
+});
+
+t.test("personaPlan applies the positions the vector records for an addition at its recommendation", async (t) => {
+  const v = recipe();
+  t.equal(personaPlan([steerAdd(v)]).positions, 'prompt');
+  t.equal(personaPlan([steerAdd(v, -0.5)]).positions, 'prompt', 'a coefficient of its own changes only the strength');
+  t.equal(personaPlan([steerAdd(v, 1, { relative: true })]).positions, 'prompt');
+  t.equal(personaPlan([steerAdd(v)], { positions: 'all' }).positions, 'all', 'options.positions wins');
+  t.equal(personaPlan([steerAdd(calibrated())]).positions, undefined, 'a vector that records none leaves the plan default (every position)');
+  t.equal(recommendedPositions(steerAdd(v)), 'prompt');
+  t.same(Object.keys(steerAdd(v)).sort(), ['blocks', 'kind', 'scale', 'vector'], 'the op keeps the plain keys of lib/steering.ts');
+  t.equal(toNativePlan(personaPlan([steerAdd(v)]), N_EMBD, N_LAYER).positions, 'prompt', 'the plan compiles with them');
+});
+
+t.test('cap with no bounds uses the recorded cap blocks, thresholds and positions, not the steering blocks', async (t) => {
+  const v = recipe();
+  const ops = cap(v);
+  t.same(nativeOps(ops).map((o) => [o.blocks[0], o.max, o.min]), [[1, -3, undefined], [4, 7, undefined]]);
+  t.equal(personaPlan([ops]).positions, 'prompt');
+  t.equal(personaPlan([cap(v, { max: 1 })]).positions, undefined, 'an explicit threshold carries no recommendation');
+});
+
+t.test('ops recommending different positions need options.positions', async (t) => {
+  const a = recipe();
+  const b = vector({ recommendedBlocks: [1], coefficient: 1, positions: 'all' });
+  t.throws(() => personaPlan([steerAdd(a), steerAdd(b)]), { code: ErrorCodes.INVALID_ARG, message: /recommend different positions \(prompt, all\)/ });
+  t.equal(personaPlan([steerAdd(a), steerAdd(b)], { positions: 'generated' }).positions, 'generated');
+  t.equal(personaPlan([steerAdd(a), steerAblate(b)]).positions, 'prompt', 'an op without a recommendation does not conflict');
+});
+
+t.test("withCapThresholds records a calibration's blocks, thresholds and positions and keeps the steering recommendation", async (t) => {
+  const v = withCapThresholds(recipe(), { bound: 'max', statistic: 'mean', margin: 0.1, measured: 'last-prompt', positions: 'prompt', blocks: [2, 4], thresholds: [0.5, 1.5], counts: [12, 12] });
+  t.same(v.metadata.capBlocks, [2, 4]);
+  t.same(v.metadata.capThresholds, [0.5, 1.5]);
+  t.equal(v.metadata.capPositions, 'prompt');
+  t.same(v.metadata.recommendedBlocks, [2], 'the steering blocks stay');
+  t.equal(v.metadata.coefficient, 0.5);
+  t.throws(() => withCapThresholds(recipe(), { bound: 'min', blocks: [2], thresholds: [0], counts: [1] } as never), /calibration\.bound must be 'max'/);
 });

@@ -40,7 +40,7 @@ const MATRIX: Array<[string, () => unknown, RegExp]> = [
   ['fromBlocks with an empty trait', () => fromBlocks({ 1: [1] }, { trait: '' }), /^metadata\.trait must be a non-empty/],
   ['fromBlocks with a NaN coefficient', () => fromBlocks({ 1: [1] }, { coefficient: NaN }), /^metadata\.coefficient must be a finite number; received NaN/],
   ['fromBlocks with a recommended block it lacks', () => fromBlocks({ 1: [1] }, { recommendedBlocks: [2] }), /^metadata\.recommendedBlocks\[0\] must be one of the vector's blocks \(1\); received 2/],
-  ['fromBlocks with thresholds but no recommended blocks', () => fromBlocks({ 1: [1] }, { capThresholds: [1] }), /^metadata\.capThresholds must be absent unless recommendedBlocks/],
+  ['fromBlocks with thresholds but no recommended blocks', () => fromBlocks({ 1: [1] }, { capThresholds: [1] }), /^metadata\.capThresholds must be absent unless capBlocks \(or recommendedBlocks\) is set/],
   ['fromBlocks with too few thresholds', () => fromBlocks({ 1: [1], 2: [2] }, { recommendedBlocks: [1, 2], capThresholds: [1] }), /^metadata\.capThresholds must be an array of 2 thresholds/],
   ['fromBlocks with an Infinity threshold', () => fromBlocks({ 1: [1] }, { recommendedBlocks: [1], capThresholds: [Infinity] }), /^metadata\.capThresholds\[0\] must be a finite number; received Infinity/],
   ['fromBlocks with a negative residual norm', () => fromBlocks({ 1: [1] }, { residualNorms: [-1] }), /^metadata\.residualNorms\[0\] must be a non-negative number; received -1/],

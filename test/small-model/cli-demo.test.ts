@@ -3,7 +3,7 @@ import t from 'tap';
 import { json, requireBuiltCli, runCli } from '../helpers/cli';
 
 interface DemoRow { condition: string; system: string; question: string; answer: string; pole: string | null; projection: number }
-interface Demo { trait: string; blocks: number[]; coefficient: number; capThreshold: number; monitorBlock: number; rows: DemoRow[] }
+interface Demo { trait: string; blocks: number[]; coefficient: number; positions: string; capBlocks: number[]; capThreshold: number; monitorBlock: number; rows: DemoRow[] }
 
 t.before(() => requireBuiltCli());
 
@@ -23,4 +23,6 @@ t.test('demo --json answers each question five ways, and the capped answers stay
   // (caps at earlier blocks may already have pulled it below), while the uncapped one is above it.
   for (const x of capped) t.ok(x.projection <= d.capThreshold + 1e-3, `projection ${x.projection} vs threshold ${d.capThreshold}`);
   for (const x of by('"You are a pirate assistant." uncapped')) t.ok(x.projection > d.capThreshold, `uncapped projection ${x.projection} above ${d.capThreshold}`);
+  t.equal(d.positions, 'prompt', 'the recorded recommendation acts at the prompt');
+  t.equal(d.monitorBlock, d.capBlocks[d.capBlocks.length - 1], 'the monitor reads the last capped block');
 });

@@ -31,8 +31,10 @@ t.test('extract --pairs writes the vector the library extracts and reports per-b
   const r = runCli(['extract', ...M, '--pairs', pairsFile, '--out', out, '--json']);
   t.equal(r.status, 0, r.stderr);
   const j = json<ExtractJson>(r);
-  t.same(Object.keys(j).sort(), ['blocks', 'coefficient', 'counts', 'method', 'out', 'recommendedBlocks', 'trait']);
-  t.same([j.out, j.trait, j.method, j.coefficient], [out, 'happy', 'mean-diff', 2]);
+  t.same(Object.keys(j).sort(), ['blocks', 'counts', 'method', 'out', 'positions', 'recommendation', 'recommendedBlocks', 'trait'],
+    'no coefficient: supplied pairs are not swept by default, and none was given');
+  t.same([j.out, j.trait, j.method, j.positions], [out, 'happy', 'mean-diff', 'response']);
+  t.same(j.recommendation, { blocks: j.recommendedBlocks, positions: 'all', by: 'separation', reason: 'no steering sweep was run (options.sweep is false)' });
   t.same(j.counts, { pairs: 8, kept: 8, empty: 0, rejected: 0 });
   t.same(j.blocks.map((b) => b.block), [0, 1, 2, 3, 4]);
   for (const b of j.blocks) {
@@ -73,7 +75,8 @@ t.test('extract prints a table without --json and --plot writes an SVG bar per b
   const r = runCli(['extract', ...M, '--pairs', pairsFile, '--out', path.join(dir, 'pca.gguf'), '--method', 'pca', '--blocks', '1-3', '--plot', svg]);
   t.equal(r.status, 0, r.stderr);
   t.match(r.stdout, /wrote .*pca\.gguf: trait happy, pca, 8 of 8 pairs kept/);
-  t.match(r.stdout, /recommended blocks: \d \(\*\)/);
+  t.match(r.stdout, /averaged at: the response tokens \(response\)/);
+  t.match(r.stdout, /recorded: blocks \d \(\*\) by separation, no coefficient, positions all; NOT tested by steering: no steering sweep was run/);
   const text = fs.readFileSync(svg, 'utf8');
   t.match(text, /^<\?xml/);
   t.equal((text.match(/<rect x=/g) ?? []).length, 3, 'one bar per extracted block');

@@ -26,7 +26,8 @@ t.test('generate --json prints the documented object with the greedy tokens the 
   const r = runCli(['generate', ...M, '--prompt', PROMPT, '--max-tokens', '16', '--greedy', '--json']);
   t.equal(r.status, 0, r.stderr);
   const j = json<GenerateJson>(r);
-  t.same(Object.keys(j).sort(), ['generatedTokens', 'promptTokens', 'steering', 'stopReason', 'text', 'tokens', 'tokensPerSecond']);
+  t.same(Object.keys(j).sort(), ['generatedTokens', 'positions', 'promptTokens', 'steering', 'stopReason', 'text', 'tokens', 'tokensPerSecond']);
+  t.equal(j.positions, 'all');
   const lib = await ctx.complete(PROMPT, { greedy: true, maxTokens: 16 });
   t.same(j.tokens, lib.tokens);
   t.equal(j.text, lib.text);

@@ -31,7 +31,7 @@ t.test('monitor --json streams each token with its projections, as the library m
   const r = runCli(['monitor', ...M, '--prompt', 'Lily was', '--vector', `${file}@2-3`, '--vector', file, '--max-tokens', '10', '--greedy', '--json']);
   t.equal(r.status, 0, r.stderr);
   const j = json<MonitorJson>(r);
-  t.same(Object.keys(j).sort(), ['lastPromptProjections', 'steering', 'stopReason', 'text', 'tokens', 'vectors']);
+  t.same(Object.keys(j).sort(), ['lastPromptProjections', 'positions', 'steering', 'stopReason', 'text', 'tokens', 'vectors']);
   t.same(j.vectors, [{ name: 'happy', file: `${file}`, blocks: [2, 3] }, { name: 'happy#2', file, blocks: vector.metadata.recommendedBlocks }]);
   t.equal(j.tokens.length, 10);
   const lib = await ctx.complete('Lily was', { greedy: true, maxTokens: 10, monitor: [{ name: 'happy', vector, blocks: [2, 3] }] });
@@ -111,7 +111,9 @@ t.test('chat takes turns from stdin and changes steering between them', async (t
 t.test('chat without --json writes replies and command results as text', async (t) => {
   const r = runCli(['chat', ...M, '--greedy', '--max-tokens', '6'], { input: `/add ${file} 1\n/steering\nThe cat\n` });
   t.equal(r.status, 0, r.stderr);
-  t.match(r.stdout, new RegExp(`^steering: add ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1\nsteering: add `));
+  const blocks = vector.metadata.recommendedBlocks!.join(',');
+  t.match(r.stdout, new RegExp(`^steering: add ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1@${blocks} \\(positions all\\)\nsteering: add `),
+    'SCALE alone keeps the recommended blocks');
   t.match(r.stderr, /warning: the model has no chat template: plain mode/);
   const bad = runCli(['chat', ...M, '--format', 'chat'], { input: '' });
   t.equal(bad.status, 1);

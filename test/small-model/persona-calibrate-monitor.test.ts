@@ -93,8 +93,10 @@ t.test('capping at the calibrated thresholds keeps every projection at or below 
 t.test('thresholds recorded in the metadata cap the same way', async (t) => {
   const cal = await calibrateCap(ctx, vector, REFERENCE, { blocks: BLOCKS });
   const v = withCapThresholds(vector, cal);
-  t.same(v.metadata.recommendedBlocks, BLOCKS);
+  t.same(v.metadata.capBlocks, BLOCKS);
+  t.same(v.metadata.recommendedBlocks, vector.metadata.recommendedBlocks, 'the steering recommendation stays');
   t.same(v.metadata.capThresholds, cal.thresholds);
+  t.equal(v.metadata.capPositions, 'all', 'thresholds measured over every token apply at every position');
   t.same(cap(v).map((op) => [op.blocks, op.max]), cap(vector, cal).map((op) => [op.blocks, op.max]));
   const floor = await calibrateCap(ctx, vector, REFERENCE, { blocks: BLOCKS, bound: 'min' });
   t.throws(() => withCapThresholds(vector, floor), /calibration\.bound must be 'max'/);

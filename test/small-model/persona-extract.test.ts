@@ -224,7 +224,7 @@ t.test('bad input names the argument', async (t) => {
   await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: [{ positive: { prompt: 'a', response: '' }, negative: { prompt: 'a', response: 'b' } }] }), /input\.samples\[0\]\.positive\.response must be a non-empty string/);
   await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { methd: 'pca' } as never), /options\.methd/);
   await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { method: 'svd' as never }), /options\.method must be one of "mean-diff", "pca"/);
-  await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { positions: 'prompt' as never }), { code: ErrorCodes.INVALID_ARG, message: /options\.positions must be one of "response", "last-prompt"/ });
+  await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { positions: 'prompt' as never }), { code: ErrorCodes.INVALID_ARG, message: /options\.positions must be one of "auto", "response", "last-prompt"/ });
   await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { blocks: [5] }), /options\.blocks\[0\] must be an integer in \[0, 4\]/);
   await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { samplesPerQuestion: 2 }), /options\.samplesPerQuestion must be absent/);
   await t.rejects(extractPersonaVector(ctx, { trait: 'x', samples: PAIRS }, { generation: { maxTokens: 5 } }), /options\.generation must be absent/);
