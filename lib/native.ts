@@ -196,7 +196,7 @@ export interface NativeAddon {
  * The method names of the native classes, checked against the interfaces above by the compiler
  * (every key listed, nothing else) and against the loaded addon by test/small-model/native-surface.
  */
-export const NATIVE_MODEL_METHODS = ['info', 'tokenize', 'detokenize', 'tokenToPiece', 'applyChatTemplate', 'dispose', 'isDisposed'] as const;
+export const NATIVE_MODEL_METHODS = ['info', 'tokenize', 'tokenizeAsync', 'detokenize', 'tokenToPiece', 'applyChatTemplate', 'dispose', 'isDisposed'] as const;
 export const NATIVE_CONTEXT_METHODS = ['evaluate', 'generate', 'clearSequence', 'stats', 'setControlVector', 'info', 'dispose', 'requireHooked'] as const;
 type Exact<List extends readonly string[], I> = [Exclude<keyof I, List[number]>, Exclude<List[number], keyof I>] extends [never, never] ? true : never;
 // Compile-time: a method added to an interface but not to its list (or the reverse) fails here.

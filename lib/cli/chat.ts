@@ -186,8 +186,9 @@ ${CONDITION_USAGE}  --context-size N, --threads N, --gpu-layers N
             // One controller per turn: Ctrl-C stops this turn (its condition check or its reply) only.
             reply = new AbortController();
             let r;
+            let check: Awaited<ReturnType<typeof checkPrompt>> | null = null;
             try {
-              const check = conditions.length > 0 && built.plan ? await checkPrompt(s.context, prompt, cond.specs, conditions, cond.mode, reply.signal) : null;
+              check = conditions.length > 0 && built.plan ? await checkPrompt(s.context, prompt, cond.specs, conditions, cond.mode, reply.signal) : null;
               if (check && !json) process.stderr.write(`${describeCheck(cond.specs, check)}\n`);
               const stream = conversation.generate(prompt, { ...sampling, steer: check && !check.matched ? null : built.plan, signal: reply.signal });
               if (!json) for await (const ev of stream) say(ev.text);
