@@ -39,8 +39,17 @@ const CELL_PAD = 256;
 // reserves for the bundled models (6 to 7), with room for wider feed-forward layers.
 const ACTIVATION_FLOATS_PER_EMBD = 16;
 
+/** Cells of the cache: every sequence's. */
 function cellsOf(sizes: ContextSizes): number {
   return Math.ceil((sizes.contextSize * sizes.sequences) / CELL_PAD) * CELL_PAD;
+}
+
+/**
+ * Cells one batch attends to: llama.cpp reserves (and, measured, keeps) its attention buffers for
+ * one sequence's cells, also when a batch mixes the sequences of a unified cache.
+ */
+function attendedCells(sizes: ContextSizes): number {
+  return Math.ceil(sizes.contextSize / CELL_PAD) * CELL_PAD;
 }
 
 /**
@@ -49,6 +58,7 @@ function cellsOf(sizes: ContextSizes): number {
  */
 export function estimateContextMemory(shape: ContextShape, sizes: ContextSizes): ContextMemory {
   const cells = cellsOf(sizes);
+  const attended = attendedCells(sizes);
   const heads = Math.max(1, shape.headCount);
   const headDim = shape.embeddingSize / heads;
   const kvDim = headDim * Math.max(1, shape.headCountKv);
@@ -56,7 +66,7 @@ export function estimateContextMemory(shape: ContextShape, sizes: ContextSizes):
   const ub = sizes.batchSize;
   // Attention: scores (F32, one matrix per head) and the mask (F32), or with flash attention only the
   // mask (F16). The output projection reuses that memory when it is freed, so the peak is the larger.
-  const attention = sizes.flashAttention ? ub * cells * 2 : ub * cells * 4 * (heads + 1);
+  const attention = sizes.flashAttention ? ub * attended * 2 : ub * attended * 4 * (heads + 1);
   const logits = ub * shape.vocabularySize * 4;
   const compute = Math.max(attention, logits) + ub * ACTIVATION_FLOATS_PER_EMBD * shape.embeddingSize * 4;
   const output = sizes.sequences * shape.vocabularySize * 4;
@@ -86,7 +96,7 @@ export function checkContextMemory(shape: ContextShape, sizes: ContextSizes, onG
   if (onGpu) return;
   const m = estimateContextMemory(shape, sizes);
   if (m.total <= available) return;
-  const scores = sizes.flashAttention ? '' : ` (attention scores: ${sizes.batchSize} x ${cellsOf(sizes)} x ${shape.headCount} heads x 4 bytes)`;
+  const scores = sizes.flashAttention ? '' : ` (attention scores: ${sizes.batchSize} x ${attendedCells(sizes)} x ${shape.headCount} heads x 4 bytes)`;
   const seqs = sizes.sequences > 1 ? ` x ${sizes.sequences} sequences` : '';
   throw new PersonaSteerError(ErrorCodes.CONTEXT_CREATE,
     `a context of ${sizes.contextSize} tokens${seqs} with batchSize ${sizes.batchSize} needs about ${gib(m.total)} ` +
