@@ -3,7 +3,29 @@ import path from 'node:path';
 import { Model } from '../../lib/index';
 import { availableMemoryBytes, checkContextMemory, estimateContextMemory, type ContextSizes } from '../../lib/context-memory';
 import { requireModel, root, stories260K } from '../helpers/models';
-import { runChild } from '../fixtures/lifecycle/spawn';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import { childEnv } from '../fixtures/lifecycle/compiled-lib';
+import { fixtures } from '../fixtures/lifecycle/spawn';
+
+// llama.cpp writes its log to stderr from native threads; into a pipe that is momentarily full it
+// can lose lines, so the child's stderr goes to a file.
+const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-context-memory-'));
+t.teardown(() => fs.rmSync(logDir, { recursive: true, force: true }));
+let runs = 0;
+function runBuffers(args: string[]): { code: number | null; log: string } {
+  const file = path.join(logDir, `child-${runs++}.log`);
+  const fd = fs.openSync(file, 'w');
+  try {
+    const r = spawnSync(process.execPath, [path.join(fixtures, 'context-buffers.js'), ...args], {
+      env: { ...process.env, ...childEnv(), NODE_OPTIONS: '', PERSONA_STEER_LOG: '1' }, stdio: ['ignore', 'ignore', fd], timeout: 120_000,
+    });
+    return { code: r.status, log: fs.readFileSync(file, 'utf8') };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 // The context memory estimate against llama.cpp's own account of the buffers it reserves (its log
 // states the KV cache, compute and output buffer sizes), and the refusal of a context that does
@@ -30,10 +52,9 @@ t.test('the estimate covers what llama.cpp reserves, within 1.5x plus 8 MiB', as
   for (const file of MODELS) {
     const model = await Model.load(file, { gpuLayers: 0 });
     for (const c of CONFIGS) {
-      const r = await runChild('context-buffers.js', [file, String(c.contextSize), String(c.batchSize), String(c.sequences), c.flashAttention ? '1' : '0'],
-        { env: { PERSONA_STEER_LOG: '1' } });
+      const r = runBuffers([file, String(c.contextSize), String(c.batchSize), String(c.sequences), c.flashAttention ? '1' : '0']);
       t.equal(r.code, 0, 'child ran');
-      const log = r.stderr;
+      const log = r.log;
       const kv = mib(log, /KV buffer size/);
       const actual = kv + mib(log, /compute buffer size/) + mib(log, /output buffer size/);
       const est = estimateContextMemory(model.info, c);
@@ -49,10 +70,10 @@ t.test('filling every sequence in mixed batches stays within the estimate (llama
   const file = MODELS[0];
   const model = await Model.load(file, { gpuLayers: 0 });
   const c: ContextSizes = { contextSize: 1024, batchSize: 512, sequences: 4, flashAttention: false };
-  const r = await runChild('context-buffers.js', [file, '1024', '512', '4', '0', 'fill'], { env: { PERSONA_STEER_LOG: '1' }, timeoutMs: 120_000 });
-  t.equal(r.code, 0, `child ran (${r.stderr.trim().split('\n').slice(-1)[0]})`);
+  const r = runBuffers([file, '1024', '512', '4', '0', 'fill']);
+  t.equal(r.code, 0, 'child ran');
   // The last context freed is the one asked for (the trial decode's is freed during the load).
-  const final = [...r.stderr.matchAll(/compute buffer size is\s+([\d.]+) MiB/g)].map((m) => Number(m[1]) * 2 ** 20).slice(-1);
+  const final = [...r.log.matchAll(/compute buffer size is\s+([\d.]+) MiB/g)].map((m) => Number(m[1]) * 2 ** 20).slice(-1);
   t.equal(final.length, 1, 'llama.cpp reported the final compute buffer');
   const est = estimateContextMemory(model.info, c);
   t.ok(final[0]! <= est.compute, `final compute buffer ${(final[0]! / 2 ** 20).toFixed(1)} MiB <= estimate ${(est.compute / 2 ** 20).toFixed(1)} MiB`);
