@@ -5,6 +5,7 @@
 // and take effect when it starts running; calls without `steer` take the context's default plan
 // (setSteering) as it is when they start.
 import { createHash } from 'node:crypto';
+import { checkContextMemory } from './context-memory';
 import { ErrorCodes, PersonaSteerError, invalidArg } from './errors';
 import { GenerationStream, splitRows, type CapturedRows, type GenerationResult, type TokenEvent } from './generation-stream';
 import { buildMonitor, type MonitorEntry, type MonitorLayout } from './monitor';
@@ -203,6 +204,7 @@ export class Context {
     const batchSize = optInt('options.batchSize', o.batchSize, 1, contextSize * sequences, Math.min(512, contextSize * sequences));
     const threads = optInt('options.threads', o.threads, 0, 1024, 0);
     const flashAttention = optBool('options.flashAttention', o.flashAttention, false);
+    checkContextMemory(model.info, { contextSize, batchSize, sequences, flashAttention }, model.onGpu);
     const nm = model.live();
     const nc = await callAsync(native().createContext(nm, { contextSize, batchSize, threads, sequences, flashAttention }));
     return new Context(model, nc);

@@ -1,6 +1,6 @@
 // persona-steer: persona vectors for Node.js on llama.cpp.
 export { PersonaSteerError, ErrorCodes, type ErrorCode } from './errors';
-export { Model, type LoadOptions, type ModelInfo, type ChatMessage } from './model';
+export { Model, type LoadOptions, type ModelInfo, type ChatMessage, type TokenizeOptions, type TokenizeAsyncOptions } from './model';
 export {
   Context, Sequence, type ContextOptions, type PromptInput, type GenerateOptions, type SamplingOptions, type CaptureOptions,
   type CaptureResult, type MeanItem, type LogitsResult, type EvaluateSequence, type EvaluateResult, type SteerOption,

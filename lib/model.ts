@@ -1,7 +1,8 @@
 // Model: a loaded GGUF model. Metadata, tokenizer, chat template, contexts.
-import fs from 'node:fs';
 import { ErrorCodes, PersonaSteerError, invalidArg } from './errors';
+import { hashOpenFile } from './model-file-hash';
 import { call, callAsync, native, type NativeModel, type NativeModelInfo } from './native';
+import { openRegularFile } from './regular-file';
 import { checkFunction, checkKeys, checkObject, checkSignal, checkString, optBool, optInt } from './validate';
 import { Context, type ContextOptions } from './context';
 import { checkRpcLoadOptions } from './rpc';
@@ -11,11 +12,11 @@ export interface LoadOptions {
   gpuLayers?: number;
   /** Memory-map the file (default true). */
   useMmap?: boolean;
-  /** Load only the vocabulary (tokenizer without weights). */
+  /** Load only the vocabulary (tokenizer without weights): tokenize, detokenize and chat templates work; createContext does not. */
   vocabOnly?: boolean;
   /** Validate tensor data while loading (slower). */
   checkTensors?: boolean;
-  /** Called with a fraction in [0, 1] as loading progresses. */
+  /** Called with a fraction in [0, 1] as loading progresses. If it throws, the load stops and rejects with that error. */
   onProgress?: (progress: number) => void;
   /** Aborts loading; the promise rejects with ERR_ABORTED. */
   signal?: AbortSignal;
@@ -35,6 +36,27 @@ export interface LoadOptions {
 export interface ModelInfo extends NativeModelInfo {
   /** Path the model was loaded from. */
   path: string;
+  /**
+   * "sha256-ends:<hex>" of the file as it was loaded (modelFileHash: its size, first and last MiB),
+   * so code holding the model never reads the file again.
+   */
+  fileHash: string;
+}
+
+export interface TokenizeOptions {
+  /** Add BOS/EOS as the model asks (default true). */
+  addSpecial?: boolean;
+  /** Turn control-token text such as "<|im_start|>" into its token (default true). */
+  parseSpecial?: boolean;
+}
+
+export interface TokenizeAsyncOptions extends TokenizeOptions {
+  /**
+   * Refuse (ERR_CONTEXT_OVERFLOW) a text of more tokens than this. A text whose length alone shows
+   * it cannot fit (no token stands for more than `info.maxTokenBytes` bytes) is refused before it
+   * is tokenized at all. Default: no limit.
+   */
+  maxTokens?: number;
 }
 
 export interface ChatMessage {
@@ -46,6 +68,7 @@ export interface ChatMessage {
 export const MODEL_OPTION_KEYS = {
   load: ['gpuLayers', 'useMmap', 'vocabOnly', 'checkTensors', 'onProgress', 'signal', 'rpcServers', 'tensorSplit', 'rpcTimeoutMs'],
   tokenize: ['addSpecial', 'parseSpecial'],
+  tokenizeAsync: ['addSpecial', 'parseSpecial', 'maxTokens'],
   detokenize: ['special'],
   applyChatTemplate: ['addAssistant', 'template'],
 } as const;
@@ -54,11 +77,14 @@ export class Model {
   /** @internal */
   readonly native: NativeModel;
   readonly info: Readonly<ModelInfo>;
+  /** @internal Blocks were offloaded to a GPU: contexts allocate device memory (checked by llama.cpp). */
+  readonly onGpu: boolean;
   #disposed = false;
 
-  private constructor(nativeModel: NativeModel, path: string) {
+  private constructor(nativeModel: NativeModel, path: string, fileHash: string, onGpu: boolean) {
     this.native = nativeModel;
-    this.info = Object.freeze({ ...nativeModel.info(), path });
+    this.info = Object.freeze({ ...call(() => nativeModel.info()), path, fileHash });
+    this.onGpu = onGpu;
   }
 
   /** Loads a GGUF model on a native thread. */
@@ -73,22 +99,38 @@ export class Model {
     const onProgress = checkFunction<(p: number) => void>('options.onProgress', opts.onProgress);
     const signal = checkSignal('options.signal', opts.signal);
     const rpc = checkRpcLoadOptions(opts);
-    let stat: fs.Stats;
-    try {
-      stat = fs.statSync(path);
-    } catch {
-      throw new PersonaSteerError(ErrorCodes.MODEL_LOAD, `no model file at ${path}`);
-    }
-    if (!stat.isFile()) throw new PersonaSteerError(ErrorCodes.MODEL_LOAD, `${path} is not a file`);
     if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, `loading ${path} was aborted`);
-    const job = call(() => native().loadModel(path, { gpuLayers, useMmap, vocabOnly, checkTensors, ...rpc }, onProgress));
+    // A regular file, checked on a descriptor opened without blocking (a FIFO would wait for a
+    // writer), hashed from that descriptor. The native loader checks its own descriptor again.
+    const fileHash = await hashModelFile(path);
+    if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, `loading ${path} was aborted`);
+    let progressError: { error: unknown } | undefined;
+    const job = call(() => native().loadModel(path, { gpuLayers, useMmap, vocabOnly, checkTensors, ...rpc }, onProgress && ((p: number) => {
+      if (progressError) return;
+      try {
+        onProgress(p);
+      } catch (error) {
+        progressError = { error };
+        job.abort();
+      }
+    })));
     const onAbort = () => job.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
+    let nativeModel: NativeModel;
     try {
-      return new Model(await callAsync(job.promise), path);
+      nativeModel = await callAsync(job.promise);
+    } catch (e) {
+      if (progressError) throw progressError.error;
+      throw e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
+    // The last progress call can come after the load finished.
+    if (progressError) {
+      nativeModel.dispose();
+      throw progressError.error;
+    }
+    return new Model(nativeModel, path, fileHash, gpuLayers !== 0 && call(() => native().systemInfo()).supportsGpuOffload);
   }
 
   get disposed(): boolean {
@@ -101,14 +143,34 @@ export class Model {
     return this.native;
   }
 
-  /** Text to token ids. `addSpecial` adds BOS/EOS as the model asks; `parseSpecial` turns control-token text into tokens. */
-  tokenize(text: string, options: { addSpecial?: boolean; parseSpecial?: boolean } = {}): Int32Array {
+  /**
+   * Text to token ids (llama_tokenize), on the calling thread: it takes about a second per
+   * megabyte of text, so prefer tokenizeAsync for text of unknown size. `addSpecial` adds BOS/EOS
+   * as the model asks; `parseSpecial` turns control-token text into tokens.
+   */
+  tokenize(text: string, options: TokenizeOptions = {}): Int32Array {
     if (typeof text !== 'string') throw invalidArg('text', 'a string', text);
     const opts = checkObject('options', options);
     checkKeys('options', opts, MODEL_OPTION_KEYS.tokenize);
     const addSpecial = optBool('options.addSpecial', opts.addSpecial, true);
     const parseSpecial = optBool('options.parseSpecial', opts.parseSpecial, true);
     return call(() => this.live().tokenize(text, addSpecial, parseSpecial));
+  }
+
+  /**
+   * As tokenize, on a libuv worker thread: the event loop keeps running however long the text.
+   * With `maxTokens`, a text that cannot fit is refused with ERR_CONTEXT_OVERFLOW, from its length
+   * alone when that suffices (SentencePiece and BPE vocabularies), before any tokenization work.
+   */
+  async tokenizeAsync(text: string, options: TokenizeAsyncOptions = {}): Promise<Int32Array> {
+    if (typeof text !== 'string') throw invalidArg('text', 'a string', text);
+    const opts = checkObject('options', options);
+    checkKeys('options', opts, MODEL_OPTION_KEYS.tokenizeAsync);
+    const addSpecial = optBool('options.addSpecial', opts.addSpecial, true);
+    const parseSpecial = optBool('options.parseSpecial', opts.parseSpecial, true);
+    const maxTokens = optInt('options.maxTokens', opts.maxTokens, 1, 2 ** 31 - 1, 0);
+    const nm = this.live();
+    return callAsync(() => nm.tokenizeAsync(text, addSpecial, parseSpecial, maxTokens));
   }
 
   /** Token ids to text. `special` renders control tokens (default false: they are dropped). */
@@ -126,13 +188,17 @@ export class Model {
     const opts = checkObject('options', options);
     checkKeys('options', opts, MODEL_OPTION_KEYS.applyChatTemplate);
     const addAssistant = optBool('options.addAssistant', opts.addAssistant, true);
-    const template = opts.template === undefined ? null : checkString('options.template', opts.template);
+    const template = opts.template === undefined ? null : checkNoNul('options.template', checkString('options.template', opts.template));
     return call(() => this.live().applyChatTemplate(messages, addAssistant, template));
   }
 
   /** Creates an inference context on this model (the model stays alive while the context lives). */
   createContext(options: ContextOptions = {}): Promise<Context> {
     this.live();
+    if (this.info.vocabOnly) {
+      return Promise.reject(new PersonaSteerError(ErrorCodes.CONTEXT_CREATE,
+        `${this.info.path} was loaded with { vocabOnly: true }: it has no weights, so it can tokenize but not create a context; load it without vocabOnly`));
+    }
     return Context.create(this, options);
   }
 
@@ -149,9 +215,30 @@ export function checkMessages(messages: unknown, name = 'messages'): asserts mes
   messages.forEach((m, i) => {
     const o = checkObject(`${name}[${i}]`, m, false);
     checkKeys(`${name}[${i}]`, o, ['role', 'content']);
-    checkString(`${name}[${i}].role`, o.role);
-    checkString(`${name}[${i}].content`, o.content, false);
+    checkNoNul(`${name}[${i}].role`, checkString(`${name}[${i}].role`, o.role));
+    checkNoNul(`${name}[${i}].content`, checkString(`${name}[${i}].content`, o.content, false));
   });
+}
+
+/** llama.cpp reads chat messages and templates as C strings: a NUL would silently cut the text there. */
+function checkNoNul(name: string, value: string): string {
+  const at = value.indexOf('\0');
+  if (at >= 0) throw invalidArg(name, `a string without NUL characters (found one at index ${at}; llama.cpp would cut the text there)`, value);
+  return value;
+}
+
+/** Model.load's file check and hash: ERR_MODEL_LOAD naming what the path is when it cannot be a model. */
+async function hashModelFile(path: string): Promise<string> {
+  const error = (m: string, cause?: unknown) => new PersonaSteerError(ErrorCodes.MODEL_LOAD,
+    (cause as NodeJS.ErrnoException)?.code === 'ENOENT' ? `no model file at ${path}` : m, { cause });
+  const { handle, size } = await openRegularFile(path, { maxBytes: Number.MAX_SAFE_INTEGER, what: 'model file', error });
+  try {
+    return await hashOpenFile(handle, size);
+  } catch (e) {
+    throw error(`cannot read model file ${path}: ${(e as Error).message}`, e);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
 }
 
 export function toTokenArray(name: string, tokens: unknown, nVocab: number, allowEmpty: boolean): Int32Array {

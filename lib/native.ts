@@ -9,6 +9,8 @@ export interface NativeModelInfo {
   architecture: string;
   name: string;
   description: string;
+  /** Loaded with `vocabOnly`: tokenizer only; the shape fields below are 0. */
+  vocabOnly: boolean;
   blockCount: number;
   embeddingSize: number;
   vocabularySize: number;
@@ -24,11 +26,15 @@ export interface NativeModelInfo {
   eosToken: number;
   eotToken: number;
   addBos: boolean;
+  /** The most bytes of text one token stands for (special tokens included); 0 without a vocabulary. */
+  maxTokenBytes: number;
 }
 
 export interface NativeModel {
   info(): NativeModelInfo;
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
+  /** On a libuv worker thread; maxTokens <= 0: no limit, otherwise ERR_CONTEXT_OVERFLOW beyond it (checked from the length first). */
+  tokenizeAsync(text: string, addSpecial: boolean, parseSpecial: boolean, maxTokens: number): Promise<Int32Array>;
   detokenize(tokens: Int32Array, removeSpecial: boolean, unparseSpecial: boolean): string;
   tokenToPiece(token: number, special: boolean): Uint8Array;
   applyChatTemplate(messages: { role: string; content: string }[], addAssistant: boolean, template: string | null): string;
@@ -202,7 +208,7 @@ export interface NativeAddon {
  * The method names of the native classes, checked against the interfaces above by the compiler
  * (every key listed, nothing else) and against the loaded addon by test/small-model/native-surface.
  */
-export const NATIVE_MODEL_METHODS = ['info', 'tokenize', 'detokenize', 'tokenToPiece', 'applyChatTemplate', 'dispose', 'isDisposed'] as const;
+export const NATIVE_MODEL_METHODS = ['info', 'tokenize', 'tokenizeAsync', 'detokenize', 'tokenToPiece', 'applyChatTemplate', 'dispose', 'isDisposed'] as const;
 export const NATIVE_CONTEXT_METHODS = ['evaluate', 'generate', 'clearSequence', 'stats', 'setControlVector', 'info', 'dispose', 'requireHooked'] as const;
 type Exact<List extends readonly string[], I> = [Exclude<keyof I, List[number]>, Exclude<List[number], keyof I>] extends [never, never] ? true : never;
 // Compile-time: a method added to an interface but not to its list (or the reverse) fails here.

@@ -94,14 +94,22 @@ export function checkFiniteArray(name: string, value: unknown, length?: number):
     throw invalidArg(name, length === undefined ? 'a Float32Array or an array of numbers' : `a Float32Array of length ${length}`, value);
   }
   const arr = value as ArrayLike<unknown>;
-  if (length !== undefined && arr.length !== length) {
+  // Read once: a Proxy (or a getter) may answer differently on every read; what is checked is
+  // exactly what is used.
+  const n = arr.length;
+  if (length !== undefined && n !== length) {
     throw invalidArg(name, `${length} values (the model's n_embd)`, value);
   }
-  const out = new Float32Array(arr.length);
-  for (let i = 0; i < arr.length; i++) {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
     const x = arr[i];
     if (typeof x !== 'number' || !Number.isFinite(x)) throw invalidArg(`${name}[${i}]`, 'a finite number', x);
+    // Finite in JavaScript but infinite once stored as the float32 the graph computes with.
+    if (Math.abs(x) > FLOAT32_MAX) throw invalidArg(`${name}[${i}]`, `a number within float32 range (|x| <= ${FLOAT32_MAX})`, x);
     out[i] = x;
   }
   return out;
 }
+
+/** The largest finite float32. */
+export const FLOAT32_MAX = 3.4028234663852886e38;

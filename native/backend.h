@@ -34,4 +34,10 @@ BackendsInfo backends_info();
 // CPU variant's library in a dynamically loaded one (libggml does not export it there). Null when
 // no CPU backend is loaded.
 const ::ggml_type_traits_cpu * cpu_type_traits(ggml_type type);
+
+// Forgets this thread's logged errors (before an operation whose failure reason is wanted).
+void clear_llama_errors();
+// Why the last operation on this thread failed, from every error line llama.cpp logged since the
+// last take or clear (generic "failed to load model" lines left out); "" when it logged none.
+std::string take_llama_error_reason();
 }  // namespace ps

@@ -9,6 +9,11 @@ namespace ps {
 
 struct ModelHandle {
     llama_model * model;
+    // Loaded with vocab_only: no hyperparameters, no weights (llama.cpp asserts when asked for them).
+    bool vocab_only = false;
+    // The longest piece of text one token stands for (special tokens included): a prompt of B
+    // bytes has at least B / max_piece_bytes tokens, which bounds tokenization before it runs.
+    int32_t max_piece_bytes = 0;
     explicit ModelHandle(llama_model * m) : model(m) {}
     ~ModelHandle() { llama_model_free(model); }
     ModelHandle(const ModelHandle &) = delete;

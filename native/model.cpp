@@ -1,7 +1,9 @@
 #include "model.h"
 #include "type-tags.h"
 
+#include "boundary.h"
 #include "errors.h"
+#include "tokenize-worker.h"
 
 #include <memory>
 #include <vector>
@@ -25,6 +27,7 @@ Napi::Function ModelWrap::define(Napi::Env env) {
     return DefineClass(env, "NativeModel", {
         InstanceMethod<&ModelWrap::info>("info"),
         InstanceMethod<&ModelWrap::tokenize>("tokenize"),
+        InstanceMethod<&ModelWrap::tokenize_async>("tokenizeAsync"),
         InstanceMethod<&ModelWrap::detokenize>("detokenize"),
         InstanceMethod<&ModelWrap::token_to_piece>("tokenToPiece"),
         InstanceMethod<&ModelWrap::apply_chat_template>("applyChatTemplate"),
@@ -77,52 +80,60 @@ const llama_model * ModelWrap::live(Napi::Env env) const { return handle(env)->m
 
 Napi::Value ModelWrap::info(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    const llama_model * m = live(env);
-    const llama_vocab * vocab = llama_model_get_vocab(m);
-    Napi::Object o = Napi::Object::New(env);
-    char desc[256];
-    llama_model_desc(m, desc, sizeof(desc));
-    const char * tmpl = llama_model_chat_template(m, nullptr);
-    o.Set("architecture", meta_str(m, "general.architecture"));
-    o.Set("name", meta_str(m, "general.name"));
-    o.Set("description", std::string(desc));
-    o.Set("blockCount", llama_model_n_layer(m));
-    o.Set("embeddingSize", llama_model_n_embd(m));
-    o.Set("vocabularySize", llama_vocab_n_tokens(vocab));
-    o.Set("trainingContextSize", llama_model_n_ctx_train(m));
-    o.Set("headCount", llama_model_n_head(m));
-    o.Set("headCountKv", llama_model_n_head_kv(m));
-    o.Set("parameterCount", (double) llama_model_n_params(m));
-    o.Set("sizeBytes", (double) llama_model_size(m));
-    o.Set("hasEncoder", llama_model_has_encoder(m));
-    o.Set("hasDecoder", llama_model_has_decoder(m));
-    o.Set("chatTemplate", tmpl ? Napi::Value(Napi::String::New(env, tmpl)) : env.Null());
-    o.Set("bosToken", llama_vocab_bos(vocab));
-    o.Set("eosToken", llama_vocab_eos(vocab));
-    o.Set("eotToken", llama_vocab_eot(vocab));
-    o.Set("addBos", llama_vocab_get_add_bos(vocab));
-    return o;
+    const ModelPtr & h = handle(env);
+    return guarded(env, "reading the model's metadata", "ERR_NATIVE", [&]() -> Napi::Value {
+        const llama_model * m = h->model;
+        const llama_vocab * vocab = llama_model_get_vocab(m);
+        // A vocabulary-only model has no hyperparameters: llama.cpp asserts when asked for them.
+        const bool full = !h->vocab_only;
+        Napi::Object o = Napi::Object::New(env);
+        char desc[256];
+        llama_model_desc(m, desc, sizeof(desc));
+        const char * tmpl = llama_model_chat_template(m, nullptr);
+        o.Set("architecture", meta_str(m, "general.architecture"));
+        o.Set("name", meta_str(m, "general.name"));
+        o.Set("description", std::string(desc));
+        o.Set("vocabOnly", h->vocab_only);
+        o.Set("blockCount", full ? llama_model_n_layer(m) : 0);
+        o.Set("embeddingSize", full ? llama_model_n_embd(m) : 0);
+        o.Set("vocabularySize", llama_vocab_n_tokens(vocab));
+        o.Set("trainingContextSize", full ? llama_model_n_ctx_train(m) : 0);
+        o.Set("headCount", full ? llama_model_n_head(m) : 0);
+        o.Set("headCountKv", full ? llama_model_n_head_kv(m) : 0);
+        o.Set("parameterCount", full ? (double) llama_model_n_params(m) : 0.0);
+        o.Set("sizeBytes", full ? (double) llama_model_size(m) : 0.0);
+        o.Set("hasEncoder", full && llama_model_has_encoder(m));
+        o.Set("hasDecoder", full && llama_model_has_decoder(m));
+        o.Set("chatTemplate", tmpl ? Napi::Value(Napi::String::New(env, tmpl)) : env.Null());
+        o.Set("bosToken", llama_vocab_bos(vocab));
+        o.Set("eosToken", llama_vocab_eos(vocab));
+        o.Set("eotToken", llama_vocab_eot(vocab));
+        o.Set("addBos", llama_vocab_get_add_bos(vocab));
+        o.Set("maxTokenBytes", h->max_piece_bytes);
+        return o;
+    });
 }
 
 // tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array
 Napi::Value ModelWrap::tokenize(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    const llama_vocab * vocab = llama_model_get_vocab(live(env));
+    const ModelPtr & h = handle(env);
     const std::string text = info[0].As<Napi::String>().Utf8Value();
     const bool add_special = info[1].As<Napi::Boolean>().Value();
     const bool parse_special = info[2].As<Napi::Boolean>().Value();
-    if (text.size() > (size_t) INT32_MAX / 2) throw_error(env, "ERR_INVALID_ARG", "text is too long to tokenize");
-    std::vector<llama_token> toks(text.size() + 8);
-    int32_t n = llama_tokenize(vocab, text.data(), (int32_t) text.size(), toks.data(), (int32_t) toks.size(), add_special, parse_special);
-    if (n == INT32_MIN) throw_error(env, "ERR_INVALID_ARG", "tokenization overflowed");
-    if (n < 0) {
-        toks.resize((size_t) -n);
-        n = llama_tokenize(vocab, text.data(), (int32_t) text.size(), toks.data(), (int32_t) toks.size(), add_special, parse_special);
-        if (n < 0) throw_error(env, "ERR_NATIVE", "tokenization failed");
-    }
-    Napi::Int32Array out = Napi::Int32Array::New(env, (size_t) n);
-    std::copy(toks.begin(), toks.begin() + n, out.Data());
+    TokenizeResult r = tokenize_text(*h, text, add_special, parse_special, 0);
+    if (!r.code.empty()) throw_error(env, r.code, r.message);
+    Napi::Int32Array out = Napi::Int32Array::New(env, r.tokens.size());
+    std::copy(r.tokens.begin(), r.tokens.end(), out.Data());
     return out;
+}
+
+// tokenizeAsync(text: string, addSpecial: boolean, parseSpecial: boolean, maxTokens: number): Promise<Int32Array>
+Napi::Value ModelWrap::tokenize_async(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    const ModelPtr & h = handle(env);
+    return queue_tokenize(env, h, info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Boolean>().Value(),
+                          info[2].As<Napi::Boolean>().Value(), (int64_t) info[3].As<Napi::Number>().DoubleValue());
 }
 
 // detokenize(tokens: Int32Array, removeSpecial: boolean, unparseSpecial: boolean): string
@@ -139,14 +150,18 @@ Napi::Value ModelWrap::detokenize(const Napi::CallbackInfo & info) {
                         std::to_string(n_vocab) + "); received " + std::to_string(toks[i]));
         }
     }
-    std::string text(toks.ElementLength() * 8 + 16, '\0');
-    int32_t n = llama_detokenize(vocab, toks.Data(), (int32_t) toks.ElementLength(), text.data(), (int32_t) text.size(), remove_special, unparse_special);
-    if (n < 0) {
-        text.resize((size_t) -n);
-        n = llama_detokenize(vocab, toks.Data(), (int32_t) toks.ElementLength(), text.data(), (int32_t) text.size(), remove_special, unparse_special);
-        if (n < 0) throw_error(env, "ERR_NATIVE", "detokenization failed");
-    }
-    text.resize((size_t) n);
+    if (toks.ElementLength() > (size_t) INT32_MAX / 8) throw_error(env, "ERR_INVALID_ARG", "tokens is too long to detokenize");
+    std::string text = guarded(env, "detokenizing", "ERR_NATIVE", [&]() {
+        std::string t(toks.ElementLength() * 8 + 16, '\0');
+        int32_t n = llama_detokenize(vocab, toks.Data(), (int32_t) toks.ElementLength(), t.data(), (int32_t) t.size(), remove_special, unparse_special);
+        if (n < 0) {
+            t.resize((size_t) -n);
+            n = llama_detokenize(vocab, toks.Data(), (int32_t) toks.ElementLength(), t.data(), (int32_t) t.size(), remove_special, unparse_special);
+            if (n < 0) throw_error(env, "ERR_NATIVE", "detokenization failed");
+        }
+        t.resize((size_t) n);
+        return t;
+    });
     return Napi::String::New(env, text);
 }
 
@@ -159,11 +174,19 @@ Napi::Value ModelWrap::token_to_piece(const Napi::CallbackInfo & info) {
         throw_error(env, "ERR_INVALID_ARG", "token must be a token id in [0, " + std::to_string(llama_vocab_n_tokens(vocab)) +
                     "); received " + std::to_string(tok));
     }
-    char buf[256];
-    int32_t n = llama_token_to_piece(vocab, tok, buf, sizeof(buf), 0, info[1].As<Napi::Boolean>().Value());
-    if (n < 0) n = 0;
-    Napi::Uint8Array out = Napi::Uint8Array::New(env, (size_t) n);
-    std::copy(buf, buf + n, out.Data());
+    const bool special = info[1].As<Napi::Boolean>().Value();
+    std::string piece = guarded(env, "reading a token's text", "ERR_NATIVE", [&]() {
+        std::string p(256, '\0');
+        int32_t n = llama_token_to_piece(vocab, tok, p.data(), (int32_t) p.size(), 0, special);
+        if (n < 0) {
+            p.resize((size_t) -n);
+            n = llama_token_to_piece(vocab, tok, p.data(), (int32_t) p.size(), 0, special);
+        }
+        p.resize(n < 0 ? 0 : (size_t) n);
+        return p;
+    });
+    Napi::Uint8Array out = Napi::Uint8Array::New(env, piece.size());
+    std::copy(piece.begin(), piece.end(), out.Data());
     return out;
 }
 
@@ -181,24 +204,35 @@ Napi::Value ModelWrap::apply_chat_template(const Napi::CallbackInfo & info) {
         if (t == nullptr) throw_error(env, "ERR_CHAT_TEMPLATE", "the model has no chat template (tokenizer.chat_template); pass options.template");
         tmpl = t;
     }
+    // llama.cpp takes C strings: a NUL would silently cut the text there (lib/model.ts says which argument).
+    auto no_nul = [&](const std::string & v, const std::string & name) {
+        if (v.find('\0') != std::string::npos) throw_error(env, "ERR_INVALID_ARG", name + " must not contain NUL characters");
+    };
+    no_nul(tmpl, "options.template");
     std::vector<std::string> roles, contents;
     size_t total = 0;
     for (uint32_t i = 0; i < arr.Length(); i++) {
         Napi::Object msg = arr.Get(i).As<Napi::Object>();
         roles.push_back(msg.Get("role").As<Napi::String>().Utf8Value());
         contents.push_back(msg.Get("content").As<Napi::String>().Utf8Value());
+        no_nul(roles.back(), "messages[" + std::to_string(i) + "].role");
+        no_nul(contents.back(), "messages[" + std::to_string(i) + "].content");
         total += roles.back().size() + contents.back().size();
     }
+    if (total > (size_t) INT32_MAX / 4) throw_error(env, "ERR_INVALID_ARG", "messages are too long to format");
     std::vector<llama_chat_message> msgs;
     for (size_t i = 0; i < roles.size(); i++) msgs.push_back({roles[i].c_str(), contents[i].c_str()});
-    std::string buf(total * 2 + 256, '\0');
-    int32_t n = llama_chat_apply_template(tmpl.c_str(), msgs.data(), msgs.size(), add_ass, buf.data(), (int32_t) buf.size());
-    if (n < 0) throw_error(env, "ERR_CHAT_TEMPLATE", "llama.cpp does not support this chat template");
-    if ((size_t) n > buf.size()) {
-        buf.resize((size_t) n);
-        n = llama_chat_apply_template(tmpl.c_str(), msgs.data(), msgs.size(), add_ass, buf.data(), (int32_t) buf.size());
-    }
-    buf.resize((size_t) n);
+    std::string buf = guarded(env, "applying the chat template", "ERR_CHAT_TEMPLATE", [&]() {
+        std::string b(total * 2 + 256, '\0');
+        int32_t n = llama_chat_apply_template(tmpl.c_str(), msgs.data(), msgs.size(), add_ass, b.data(), (int32_t) b.size());
+        if (n < 0) throw_error(env, "ERR_CHAT_TEMPLATE", "llama.cpp does not support this chat template");
+        if ((size_t) n > b.size()) {
+            b.resize((size_t) n);
+            n = llama_chat_apply_template(tmpl.c_str(), msgs.data(), msgs.size(), add_ass, b.data(), (int32_t) b.size());
+        }
+        b.resize((size_t) n);
+        return b;
+    });
     return Napi::String::New(env, buf);
 }
 

@@ -22,6 +22,7 @@ public:
 private:
     Napi::Value info(const Napi::CallbackInfo & info);
     Napi::Value tokenize(const Napi::CallbackInfo & info);
+    Napi::Value tokenize_async(const Napi::CallbackInfo & info);
     Napi::Value detokenize(const Napi::CallbackInfo & info);
     Napi::Value token_to_piece(const Napi::CallbackInfo & info);
     Napi::Value apply_chat_template(const Napi::CallbackInfo & info);

@@ -1,5 +1,7 @@
 #include "rpc.h"
 
+#include "abort-guard.h"
+
 #include "ggml-rpc.h"
 #include "ggml.h"
 
@@ -109,8 +111,8 @@ bool recv_all(socket_handle s, void * data, size_t n, std::chrono::steady_clock:
     return true;
 }
 
-void on_abort(const char * message) {
-    std::fprintf(stderr, "%s\n", message);
+// Written after ggml's own message by the one abort handler (native/abort-guard.cpp).
+void rpc_abort_note() {
     std::lock_guard<std::mutex> lock(g_mutex);
     if (!g_used.empty()) {
         std::fprintf(stderr,
@@ -246,8 +248,7 @@ RpcError rpc_model_devices(const std::vector<std::string> & endpoints, const std
 }
 
 void rpc_install_abort_message() {
-    static std::once_flag once;
-    std::call_once(once, []() { ggml_set_abort_callback(on_abort); });
+    add_abort_note(rpc_abort_note);
 }
 
 std::string rpc_start_server(const std::string & endpoint, int n_threads) {

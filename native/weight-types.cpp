@@ -9,9 +9,9 @@
 
 namespace ps {
 
-std::string unsupported_weight_type(const std::string & path) {
-    gguf_init_params params = { /*no_alloc =*/ true, /*ctx =*/ nullptr };
-    std::unique_ptr<gguf_context, void (*)(gguf_context *)> g(gguf_init_from_file(path.c_str(), params), gguf_free);
+namespace {
+std::string check(gguf_context * raw) {
+    std::unique_ptr<gguf_context, void (*)(gguf_context *)> g(raw, gguf_free);
     if (!g) return "";
     for (int64_t i = 0; i < gguf_get_n_tensors(g.get()); i++) {
         const ggml_type type = gguf_get_tensor_type(g.get(), i);
@@ -24,6 +24,20 @@ std::string unsupported_weight_type(const std::string & path) {
         }
     }
     return "";
+}
+}  // namespace
+
+std::string unsupported_weight_type(const std::string & path) {
+    gguf_init_params params = { /*no_alloc =*/ true, /*ctx =*/ nullptr };
+    return check(gguf_init_from_file(path.c_str(), params));
+}
+
+std::string unsupported_weight_type(FILE * fp) {
+    gguf_init_params params = { /*no_alloc =*/ true, /*ctx =*/ nullptr };
+    std::fseek(fp, 0, SEEK_SET);
+    std::string why = check(gguf_init_from_file_ptr(fp, params));
+    std::fseek(fp, 0, SEEK_SET);
+    return why;
 }
 
 }  // namespace ps

@@ -92,6 +92,9 @@ ${CONDITION_USAGE}  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PO
   --json                    one JSON object per line: { type: "reply", user, text, tokens, stopReason, steering, positions,
                             condition? }, { type: "steering", steering, positions }, { type: "reset" },
                             { type: "error", code, message }
+
+  Ctrl-C (or SIGINT) during a reply stops the reply and the chat goes on; a second Ctrl-C, or one
+  while no reply is running, ends the chat with exit status 130.
 `,
   async run(argv, { signal }) {
     const { values } = parse('chat', argv, {
@@ -128,7 +131,24 @@ ${CONDITION_USAGE}  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PO
       let messages: ChatMessage[] = system !== undefined ? [{ role: 'system', content: system }] : [];
       let transcript = '';
       const interactive = process.stdin.isTTY === true && !json;
-      const rl = readline.createInterface({ input: process.stdin, terminal: interactive });
+      // In a terminal readline echoes what is typed and shows the prompt: it needs the output stream.
+      const rl = readline.createInterface({ input: process.stdin, output: interactive ? process.stdout : undefined, terminal: interactive });
+      // Ctrl-C: main.ts aborts `signal` on the first SIGINT and exits with 130 on the second. The
+      // first stops the reply in progress, if any, and the chat goes on; otherwise it ends the chat.
+      // In a terminal readline reads Ctrl-C as a key (raw mode): it becomes the same SIGINT.
+      let reply: AbortController | null = null;
+      let interrupted = false;
+      const onInterrupt = () => {
+        if (reply) {
+          reply.abort();
+          if (interactive) process.stderr.write('\n(reply stopped; Ctrl-C again to quit)\n');
+          return;
+        }
+        interrupted = true;
+        rl.close();
+      };
+      signal.addEventListener('abort', onInterrupt, { once: true });
+      rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'));
       const say = (text: string) => { if (!json) process.stdout.write(text); };
       const showSteering = () => {
         if (json) printJson({ type: 'steering', steering: built.steering, positions: built.positions });
@@ -136,7 +156,7 @@ ${CONDITION_USAGE}  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PO
       };
       if (interactive) { say('type /help for commands\n'); rl.setPrompt('> '); rl.prompt(); }
       for await (const raw of rl) {
-        if (signal.aborted) break;
+        if (interrupted) break;
         const line = raw.trim();
         if (line === '') { if (interactive) rl.prompt(); continue; }
         try {
@@ -163,11 +183,19 @@ ${CONDITION_USAGE}  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PO
             let prompt: string | { messages: ChatMessage[] };
             if (format === 'chat') prompt = { messages: [...messages, { role: 'user', content: line }] };
             else prompt = transcript === '' ? line : `${transcript}\n${line}`;
-            const check = conditions.length > 0 && built.plan ? await checkPrompt(s.context, prompt, cond.specs, conditions, cond.mode, signal) : null;
-            if (check && !json) process.stderr.write(`${describeCheck(cond.specs, check)}\n`);
-            const stream = conversation.generate(prompt, { ...sampling, steer: check && !check.matched ? null : built.plan, signal });
-            if (!json) for await (const ev of stream) say(ev.text);
-            const r = await stream.result;
+            // One controller per turn: Ctrl-C stops this turn (its condition check or its reply) only.
+            reply = new AbortController();
+            let r;
+            let check: Awaited<ReturnType<typeof checkPrompt>> | null = null;
+            try {
+              check = conditions.length > 0 && built.plan ? await checkPrompt(s.context, prompt, cond.specs, conditions, cond.mode, reply.signal) : null;
+              if (check && !json) process.stderr.write(`${describeCheck(cond.specs, check)}\n`);
+              const stream = conversation.generate(prompt, { ...sampling, steer: check && !check.matched ? null : built.plan, signal: reply.signal });
+              if (!json) for await (const ev of stream) say(ev.text);
+              r = await stream.result;
+            } finally {
+              reply = null;
+            }
             say('\n');
             if (format === 'chat') messages = [...messages, { role: 'user', content: line }, { role: 'assistant', content: r.text }];
             else transcript = `${prompt as string}${r.text}`;
@@ -182,10 +210,11 @@ ${CONDITION_USAGE}  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PO
           process.stderr.write(`persona-steer chat: ${e.code}: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
           if (json) printJson({ type: 'error', code: e.code, message: e.message });
         }
-        if (interactive) rl.prompt();
+        if (interactive && !interrupted) rl.prompt();
       }
       rl.close();
-      return 0;
+      signal.removeEventListener('abort', onInterrupt);
+      return interrupted ? 130 : 0;
     } finally {
       await s.close();
     }

@@ -7,7 +7,7 @@ import { writeControlVector } from '../vector/control-vector-file';
 import { blocksFlag, bool, choice, int, num, parse, required, str, usageError } from './args';
 import { COMMON_FLAGS, MODEL_FLAGS, checkModelBlocks, openModel, printJson } from './common';
 import type { Command } from './command';
-import { loadJudge, readJson, readQuestions, writeText } from './files';
+import { checkOutput, loadJudge, readJson, readQuestions, writeText } from './files';
 import { progressBar } from './progress';
 import { barChart } from './svg';
 import { SWEEP_FLAGS, sweepFlagOptions, sweepUsage } from './sweep';
@@ -102,6 +102,8 @@ ${sweepUsage('sweep-max-tokens N').replace('--questions FILE          questions,
     if (judgeFile !== undefined) options.judge = await loadJudge(judgeFile);
     const plot = str(values, 'plot');
     const sweepPlot = str(values, 'sweep-plot');
+    // Extraction takes minutes: refuse an output that cannot be written before it starts.
+    for (const f of [out, plot, sweepPlot]) if (f !== undefined) checkOutput(f);
     const json = bool(values, 'json');
     const noSweep = bool(values, 'no-sweep');
     if (noSweep && bool(values, 'sweep')) throw usageError('give one of --sweep and --no-sweep');

@@ -4,17 +4,21 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorCodes, PersonaSteerError } from '../errors';
 import type { Judge } from '../persona/responses';
+import { checkRegularFileSync, checkWritable, readRegularFileSync, writeRegularFileSync } from '../regular-file';
+
+/** Largest JSON / JSON-lines input (--pairs, --dataset): refused before reading, never half-read. */
+export const MAX_INPUT_BYTES = 256 * 1024 * 1024;
+/** Largest judge module (--judge). */
+export const MAX_JUDGE_BYTES = 16 * 1024 * 1024;
 
 function badFile(file: string, why: string): PersonaSteerError {
   return new PersonaSteerError(ErrorCodes.BAD_FILE, `${file}: ${why}`);
 }
 
+const fileError = (m: string, cause?: unknown) => new PersonaSteerError(ErrorCodes.BAD_FILE, m, { cause });
+
 function readText(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw badFile(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  return readRegularFileSync(file, { maxBytes: MAX_INPUT_BYTES, error: fileError }).toString('utf8');
 }
 
 export function readJson(file: string): unknown {
@@ -52,6 +56,8 @@ const dynamicImport = new Function('u', 'return import(u)') as (u: string) => Pr
 export async function loadJudge(file: string): Promise<Judge> {
   const abs = path.resolve(file);
   if (!fs.existsSync(abs)) throw badFile(file, 'no such judge module');
+  // Node's module loader would block on a FIFO and read any size: check what it will open.
+  checkRegularFileSync(abs, { maxBytes: MAX_JUDGE_BYTES, what: 'judge module', error: fileError });
   let mod: Record<string, unknown>;
   try {
     mod = await dynamicImport(pathToFileURL(abs).href);
@@ -66,12 +72,14 @@ export async function loadJudge(file: string): Promise<Judge> {
   return fn as Judge;
 }
 
+/** Fails now, before long work, when `file` is something writeText / writeControlVector would refuse. */
+export function checkOutput(file: string): void {
+  checkWritable(file, { error: fileError });
+}
+
+/** Writes an output file (a plot, a report): atomically, replacing only a regular file. */
 export function writeText(file: string, text: string): void {
-  try {
-    fs.writeFileSync(file, text);
-  } catch (e) {
-    throw badFile(file, `cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  writeRegularFileSync(file, text, { error: fileError });
 }
 
 /** A prompt read from a questions file: the user turn, and a system prompt of its own if it has one. */

@@ -17,7 +17,6 @@ import { DEFAULT_SWEEP_QUESTIONS, type ExtractionPositions } from './defaults';
 import { collectMeans, projectSamples } from './extract-means';
 import { prepareSamples, type ExtractionPair, type PreparedSamples } from './extract-samples';
 import { norm, separation, type Separation } from './extraction-math';
-import { modelFileHash } from './model-hash';
 import { userText, type PromptFormat } from './prompt-format';
 import { measureResidualNorms } from './residual-norms';
 import type { Judge, ResponseGeneration, ResponsePair } from './responses';
@@ -163,7 +162,7 @@ export async function extractPersonaVector(context: Context, input: TraitSpec | 
     method: prepared.positions === 'response' ? method : `${method}/${prepared.positions}`,
     ...(prepared.description !== undefined ? { description: prepared.description } : {}),
     modelHint: info.architecture,
-    source: { architecture: info.architecture, nLayer: info.blockCount, nEmbd: info.embeddingSize, hash: await modelFileHash(info.path) },
+    source: { architecture: info.architecture, nLayer: info.blockCount, nEmbd: info.embeddingSize, hash: info.fileHash },
     residualNorms,
   };
   const unswept = PersonaVector.fromBlocks(means.directions, metadata);

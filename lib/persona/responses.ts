@@ -126,8 +126,19 @@ export interface JudgedPair {
   kept: boolean;
 }
 
-async function score(judge: Judge, question: string, text: string, name: string): Promise<number> {
-  const s = await judge(question, text);
+/** The judge's answer, or ERR_ABORTED as soon as the signal aborts (a judge may never settle). */
+function untilAborted<T>(value: T | Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return Promise.resolve(value);
+  if (signal.aborted) return Promise.reject(aborted('judging responses'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted('judging responses'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    Promise.resolve(value).then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+async function score(judge: Judge, question: string, text: string, name: string, signal?: AbortSignal): Promise<number> {
+  const s = await untilAborted(judge(question, text), signal);
   if (typeof s !== 'number' || !Number.isFinite(s) || s < 0 || s > 100) {
     throw invalidArg(`the score options.judge returned for ${name}`, 'a finite number in [0, 100]', s);
   }
@@ -147,8 +158,8 @@ export async function judgePairs(pairs: ResponsePair[], judge: Judge, options: {
     if (options.signal?.aborted) throw aborted('judging responses');
     const pair = list[i];
     const q = pair.question ?? userText(pair.positive.prompt);
-    const positiveScore = await score(judge, q, pair.positive.response, `pairs[${i}].positive`);
-    const negativeScore = await score(judge, pair.question ?? userText(pair.negative.prompt), pair.negative.response, `pairs[${i}].negative`);
+    const positiveScore = await score(judge, q, pair.positive.response, `pairs[${i}].positive`, options.signal);
+    const negativeScore = await score(judge, pair.question ?? userText(pair.negative.prompt), pair.negative.response, `pairs[${i}].negative`, options.signal);
     out.push({ pair, positiveScore, negativeScore, kept: positiveScore >= 50 && negativeScore < 50 });
     options.onProgress?.(i + 1, list.length);
   }

@@ -2,8 +2,8 @@
 // extraction (Persona Vectors, Chen et al. 2025). Validated strictly; every error is ERR_BAD_SPEC
 // naming the JSON path of the problem.
 
-import { promises as fs } from 'node:fs';
 import { ErrorCodes, PersonaSteerError, describe } from '../errors';
+import { readRegularFile } from '../regular-file';
 
 export interface TraitPair {
   /** System prompt that elicits the trait. */
@@ -170,22 +170,6 @@ export async function readTraitSpec(pathOrString: string): Promise<TraitSpec> {
       `pathOrString must be a file path or JSON text; received ${describe(pathOrString)}`);
   }
   if (pathOrString.trimStart().startsWith('{')) return parseTraitSpecJson(pathOrString);
-  let bytes: Buffer;
-  try {
-    const handle = await fs.open(pathOrString, 'r');
-    try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) throw badSpec('$', `${pathOrString} is not a regular file`);
-      if (stat.size > TRAIT_SPEC_LIMITS.maxBytes) {
-        throw badSpec('$', `${pathOrString} is ${stat.size} bytes, more than the limit of ${TRAIT_SPEC_LIMITS.maxBytes}`);
-      }
-      bytes = await handle.readFile();
-    } finally {
-      await handle.close();
-    }
-  } catch (e) {
-    if (e instanceof PersonaSteerError) throw e;
-    throw badSpec('$', `cannot read ${pathOrString}: ${(e as Error).message}`, e);
-  }
+  const bytes = await readRegularFile(pathOrString, { maxBytes: TRAIT_SPEC_LIMITS.maxBytes, error: (m, cause) => badSpec('$', m, cause) });
   return parseTraitSpecJson(bytes);
 }

@@ -1,9 +1,7 @@
 // Reading and writing control-vector files on disk; the byte format is in control-vector-format.ts.
 
-import { promises as fs } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ErrorCodes, PersonaSteerError, invalidArg } from '../errors';
+import { readRegularFile, writeRegularFile } from '../regular-file';
 import { decodeControlVector, encodeControlVector } from './control-vector-format';
 import type { GgufLimits } from './gguf-reader';
 import { PersonaVector } from './persona-vector';
@@ -29,39 +27,21 @@ export async function readControlVector(
   }
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw invalidArg('options.maxBytes', 'a positive integer', maxBytes);
-  let bytes: Buffer;
-  try {
-    const handle = await fs.open(pathOrBuffer, 'r');
-    try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) throw new PersonaSteerError(ErrorCodes.BAD_FILE, `${pathOrBuffer} is not a regular file`);
-      if (stat.size > maxBytes) {
-        throw new PersonaSteerError(ErrorCodes.BAD_FILE,
-          `${pathOrBuffer} is ${stat.size} bytes, more than options.maxBytes (${maxBytes})`);
-      }
-      bytes = await handle.readFile();
-    } finally {
-      await handle.close();
-    }
-  } catch (e) {
-    if (e instanceof PersonaSteerError) throw e;
-    throw new PersonaSteerError(ErrorCodes.BAD_FILE,
-      `cannot read control-vector file ${pathOrBuffer}: ${(e as Error).message}`, { cause: e });
-  }
+  const bytes = await readRegularFile(pathOrBuffer, {
+    maxBytes, what: 'control-vector file', limitName: 'options.maxBytes', error: (m, cause) => new PersonaSteerError(ErrorCodes.BAD_FILE, m, { cause }),
+  });
   return decodeControlVector(bytes, options.limits);
 }
 
-/** Writes the vector to `path` atomically (a temporary file in the same folder, then a rename). */
+/**
+ * Writes the vector to `path` atomically (a temporary file in the same folder, then a rename).
+ * Replaces only a regular file (through a symbolic link, the file it points to); a FIFO, a device,
+ * a directory or a link to one of those is refused with ERR_BAD_FILE.
+ */
 export async function writeControlVector(path: string, vector: PersonaVector): Promise<void> {
   if (typeof path !== 'string' || path.length === 0) throw invalidArg('path', 'a file path', path);
   const bytes = encodeControlVector(vector);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await fs.writeFile(tmp, bytes, { flag: 'wx' });
-    await fs.rename(tmp, path);
-  } catch (e) {
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw new PersonaSteerError(ErrorCodes.BAD_FILE,
-      `cannot write control-vector file ${path}: ${(e as Error).message}`, { cause: e });
-  }
+  await writeRegularFile(path, bytes, {
+    error: (m, cause) => new PersonaSteerError(ErrorCodes.BAD_FILE, `control-vector file: ${m}`, { cause }),
+  });
 }

@@ -66,7 +66,7 @@ t.test('options that are not an object are rejected by name', async (t) => {
 t.test('a missing file and a directory give ERR_MODEL_LOAD naming the path', async (t) => {
   const missing = path.join(dir, 'missing.gguf');
   t.equal(mismatch(await caught(() => Model.load(missing)), { code: 'ERR_MODEL_LOAD', message: new RegExp(missing) }), null);
-  t.equal(mismatch(await caught(() => Model.load(dir)), { code: 'ERR_MODEL_LOAD', message: /is not a file/ }), null);
+  t.equal(mismatch(await caught(() => Model.load(dir)), { code: 'ERR_MODEL_LOAD', message: /is a directory, not a regular file/ }), null);
 });
 
 t.test('an already aborted signal gives ERR_ABORTED before anything is read', async (t) => {

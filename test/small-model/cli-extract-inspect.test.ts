@@ -134,7 +134,7 @@ t.test('extract and inspect refuse bad arguments with a coded one-line error', a
     [['extract', ...M, '--pairs', pairsFile, '--spec', pairsFile, '--out', 'x.gguf'], 2, /give exactly one of --spec and --pairs/],
     [['extract', ...M, '--pairs', pairsFile, '--out', 'x.gguf', '--method', 'svd'], 2, /--method must be one of mean-diff, pca; received "svd"/],
     [['extract', ...M, '--pairs', pairsFile, '--out', 'x.gguf', '--max-tokens', '5'], 2, /--max-tokens applies to --spec/],
-    [['extract', ...M, '--pairs', path.join(dir, 'missing.json'), '--out', 'x.gguf'], 1, /ERR_BAD_FILE: .*missing\.json: cannot read \(ENOENT\)/],
+    [['extract', ...M, '--pairs', path.join(dir, 'missing.json'), '--out', 'x.gguf'], 1, /ERR_BAD_FILE: cannot read .*missing\.json: no such file or directory \(ENOENT\)/],
     [['extract', ...M, '--pairs', path.join(dir, 'sep.svg'), '--out', 'x.gguf'], 1, /ERR_BAD_FILE: .*sep\.svg: not valid JSON/],
     [['extract', ...M, '--pairs', pairsFile, '--out', 'x.gguf', '--blocks', '5'], 2, /--blocks: block 5 is beyond the model's 5 blocks/],
     [['inspect'], 2, /ERR_INVALID_ARG: at least one control-vector file is required/],

@@ -45,6 +45,11 @@ const FUNCTIONS = (): Record<string, OptionsFn> => ({
     call: (o) => model.tokenize('Once upon a time', o as never),
     wrong: { addSpecial: ['yes', 1], parseSpecial: [0, null] },
   },
+  tokenizeAsync: {
+    keys: MODEL_OPTION_KEYS.tokenizeAsync,
+    call: (o) => model.tokenizeAsync('Once upon a time', o as never),
+    wrong: { addSpecial: ['yes', 1], parseSpecial: [0, null], maxTokens: [0, -1, 1.5, '5', 2 ** 31] },
+  },
   detokenize: {
     keys: MODEL_OPTION_KEYS.detokenize,
     call: (o) => model.detokenize([1, 400], o as never),
