@@ -18,7 +18,7 @@ import { checkMessages, toTokenArray } from './model';
 import { SequencePool } from './sequence-pool';
 import { toNativeOp, toNativePlan, type SteeringPlan, type SteerOp, type VectorInput } from './steering';
 import {
-  checkBlocks, checkInt, checkKeys, checkObject, checkOneOf, checkSignal, checkString, optBool, optInt, optNumber,
+  FLOAT32_MAX, checkBlocks, checkInt, checkKeys, checkObject, checkOneOf, checkSignal, checkString, optBool, optInt, optNumber, readOptions,
 } from './validate';
 
 export interface ContextOptions {
@@ -137,12 +137,16 @@ export const CONTEXT_OPTION_KEYS = {
   setLlamaControlVector: ['scale', 'blocks'],
 } as const;
 
+/** Text longer than this (UTF-16 units) is tokenized on a worker thread by the calls. */
+const SYNC_TOKENIZE_CHARS = 4096;
+
 /** A validated call plan: a native plan, null (unsteered) or undefined (the default at start). */
 type CallPlan = NativePlan | null | undefined;
 
 /** @internal What a generation needs, validated at the call. */
 interface GenerationRequest {
-  tokens: Int32Array;
+  /** A promise when long text is being tokenized on a worker thread. */
+  tokens: Int32Array | Promise<Int32Array>;
   maxTokens: number;
   sampling: NativeSampling;
   stopAtEog: boolean;
@@ -195,8 +199,7 @@ export class Context {
 
   /** @internal */
   static async create(model: Model, options: ContextOptions): Promise<Context> {
-    const o = checkObject('options', options);
-    checkKeys('options', o, CONTEXT_OPTION_KEYS.createContext);
+    const o = readOptions('options', options, CONTEXT_OPTION_KEYS.createContext);
     const train = model.info.trainingContextSize > 0 ? model.info.trainingContextSize : 2048;
     const contextSize = optInt('options.contextSize', o.contextSize, 8, 1 << 20, Math.min(2048, train));
     const sequences = optInt('options.sequences', o.sequences, 1, 64, 1);
@@ -220,19 +223,56 @@ export class Context {
     return this.native;
   }
 
-  /** Prompt to token ids (text gets the model's BOS and parses control tokens). */
+  /**
+   * Prompt to token ids (text gets the model's BOS and parses control tokens), on this thread. The
+   * calls (generate, capture, logits, ...) tokenize text longer than 4 KiB on a worker thread
+   * instead, so a huge prompt never blocks the event loop; use this for short prompts.
+   */
   tokens(prompt: PromptInput, name = 'prompt'): Int32Array {
     let ids: Int32Array;
     if (typeof prompt === 'string') {
       if (prompt.length === 0) throw invalidArg(name, 'a non-empty string, token ids or { messages }', prompt);
       ids = this.model.tokenize(prompt);
     } else if (prompt !== null && typeof prompt === 'object' && 'messages' in prompt) {
-      checkKeys(name, prompt as Record<string, unknown>, ['messages']);
-      checkMessages(prompt.messages, `${name}.messages`);
-      ids = this.model.tokenize(this.model.applyChatTemplate(prompt.messages, { addAssistant: true }), { addSpecial: false });
+      ids = this.model.tokenize(this.#render(prompt, name), { addSpecial: false });
     } else {
       ids = toTokenArray(name, prompt, this.model.info.vocabularySize, false);
     }
+    return this.#checkCount(ids, name, prompt);
+  }
+
+  /** @internal As tokens(), off the JavaScript thread for long text (bounded by the context size first). */
+  promptTokens(prompt: PromptInput, name = 'prompt'): Int32Array | Promise<Int32Array> {
+    let text: string;
+    let addSpecial = true;
+    if (typeof prompt === 'string') {
+      if (prompt.length <= SYNC_TOKENIZE_CHARS) return this.tokens(prompt, name);
+      text = prompt;
+    } else if (prompt !== null && typeof prompt === 'object' && 'messages' in prompt) {
+      text = this.#render(prompt, name);
+      if (text.length <= SYNC_TOKENIZE_CHARS) return this.#checkCount(this.model.tokenize(text, { addSpecial: false }), name, prompt);
+      addSpecial = false;
+    } else {
+      return this.tokens(prompt, name);
+    }
+    return this.model.tokenizeAsync(text, { addSpecial, maxTokens: this.contextSize }).then(
+      (ids) => this.#checkCount(ids, name, prompt),
+      (err: unknown) => {
+        if (err instanceof PersonaSteerError && err.code === ErrorCodes.CONTEXT_OVERFLOW) {
+          throw new PersonaSteerError(ErrorCodes.CONTEXT_OVERFLOW,
+            `${name} has more tokens than the context holds (${this.contextSize} per sequence); create the context with a larger contextSize`);
+        }
+        throw err;
+      });
+  }
+
+  #render(prompt: { messages: ChatMessage[] }, name: string): string {
+    checkKeys(name, prompt as Record<string, unknown>, ['messages']);
+    checkMessages(prompt.messages, `${name}.messages`);
+    return this.model.applyChatTemplate(prompt.messages, { addAssistant: true });
+  }
+
+  #checkCount(ids: Int32Array, name: string, prompt: unknown): Int32Array {
     if (ids.length === 0) throw invalidArg(name, 'a prompt of at least one token', prompt);
     if (ids.length > this.contextSize) {
       throw new PersonaSteerError(ErrorCodes.CONTEXT_OVERFLOW,
@@ -281,9 +321,8 @@ export class Context {
 
   /** @internal Validates generate() options against this context. */
   generationRequest(prompt: PromptInput, options: GenerateOptions): GenerationRequest {
-    const o = checkObject('options', options);
-    checkKeys('options', o, CONTEXT_OPTION_KEYS.generate);
-    const tokens = this.tokens(prompt);
+    const o = readOptions('options', options, CONTEXT_OPTION_KEYS.generate);
+    const tokens = this.promptTokens(prompt);
     const maxTokens = optInt('options.maxTokens', o.maxTokens, 1, 1 << 20, 256);
     const sampling = readSampling(o);
     const stopAtEog = optBool('options.stopAtEog', o.stopAtEog, true);
@@ -306,15 +345,16 @@ export class Context {
   }
 
   /** @internal Starts a generation once `acquire` gives it a sequence. */
-  startGeneration(req: GenerationRequest, acquire: () => Promise<GenerationRun>): GenerationStream {
+  startGeneration(req: GenerationRequest, acquire: (tokens: Int32Array) => Promise<GenerationRun>): GenerationStream {
     const nc = this.live();
     const info = this.model.info;
     const stream = new GenerationStream(req.stops, req.layout, info.embeddingSize, async (onToken, aborted) => {
+      const tokens = await req.tokens;
       // Aborted, or disposed, before its turn: it ends as a stopped generation, with no native work.
-      const stopped = { promise: Promise.resolve(abortedSummary(req.tokens.length)), abort: () => undefined, setSteering: () => undefined };
+      const stopped = { promise: Promise.resolve(abortedSummary(tokens.length)), abort: () => undefined, setSteering: () => undefined };
       let run: GenerationRun;
       try {
-        run = await acquire();
+        run = await acquire(tokens);
       } catch (err) {
         if (err instanceof PersonaSteerError && err.code === ErrorCodes.DISPOSED) return stopped;
         throw err;
@@ -326,7 +366,7 @@ export class Context {
       let job: NativeGenerateJob;
       try {
         job = call(() => nc.generate({
-          seq: run.seq, tokens: req.tokens, nKeep: run.nKeep, retain: run.retain, maxTokens: req.maxTokens,
+          seq: run.seq, tokens, nKeep: run.nKeep, retain: run.retain, maxTokens: req.maxTokens,
           sampling: req.sampling, stopAtEog: req.stopAtEog, steer: run.plan, monitor: req.layout ? req.layout.native : null,
           capture: req.captureRows ? { rows: req.captureRows } : undefined,
         }, onToken));
@@ -381,12 +421,11 @@ export class Context {
   /** Reads block outputs (after steering) for a prompt. */
   async capture(prompt: PromptInput, options: CaptureOptions = {}): Promise<CaptureResult> {
     this.live();
-    const o = checkObject('options', options);
-    checkKeys('options', o, CONTEXT_OPTION_KEYS.capture);
+    const o = readOptions('options', options, CONTEXT_OPTION_KEYS.capture);
     const info = this.model.info;
-    const tokens = this.tokens(prompt);
     const steer = this.planOption(o.steer);
     const blocks = checkBlocks('options.blocks', o.blocks ?? 'all', info.blockCount);
+    const tokens = await this.promptTokens(prompt);
     const reduce = checkOneOf('options.reduce', o.reduce, ['none', 'mean'] as const, 'none');
     const n = tokens.length;
     let mask: boolean[];
@@ -442,8 +481,7 @@ export class Context {
    */
   async captureMean(items: MeanItem[], options: { steer?: SteerOption; blocks?: number[] | number | 'all'; signal?: AbortSignal } = {}): Promise<{ block: number; mean: Float32Array; count: number }[]> {
     this.live();
-    const o = checkObject('options', options);
-    checkKeys('options', o, CONTEXT_OPTION_KEYS.captureMean);
+    const o = readOptions('options', options, CONTEXT_OPTION_KEYS.captureMean);
     const info = this.model.info;
     const blocks = checkBlocks('options.blocks', o.blocks ?? 'all', info.blockCount);
     const signal = checkSignal('options.signal', o.signal);
@@ -479,8 +517,7 @@ export class Context {
    */
   async projectionMeans(items: MeanItem[], monitor: MonitorEntry[], options: { steer?: SteerOption; signal?: AbortSignal } = {}): Promise<{ name: string; block: number; values: Float64Array }[]> {
     this.live();
-    const o = checkObject('options', options);
-    checkKeys('options', o, CONTEXT_OPTION_KEYS.projectionMeans);
+    const o = readOptions('options', options, CONTEXT_OPTION_KEYS.projectionMeans);
     const signal = checkSignal('options.signal', o.signal);
     const plan = this.planOption(o.steer) ?? null;
     const info = this.model.info;
@@ -515,11 +552,10 @@ export class Context {
   /** Decodes a prompt and returns logits (of the last token, or of every token with { all: true }). */
   async logits(prompt: PromptInput, options: { steer?: SteerOption; all?: boolean } = {}): Promise<LogitsResult> {
     this.live();
-    const o = checkObject('options', options);
-    checkKeys('options', o, CONTEXT_OPTION_KEYS.logits);
+    const o = readOptions('options', options, CONTEXT_OPTION_KEYS.logits);
     const all = optBool('options.all', o.all, false);
     const steer = this.planOption(o.steer);
-    const tokens = this.tokens(prompt);
+    const tokens = await this.promptTokens(prompt);
     const r = await this.#withSequence((seq) => this.#evaluate({
       sequences: [{ seq, pos0: 0, tokens }], clear: true, logits: all ? 'all' : 'last', steer: this.resolvePlan(steer),
     }));
@@ -533,8 +569,7 @@ export class Context {
    */
   async evaluate(sequences: EvaluateSequence[], options: { steer?: SteerOption; keepMemory?: boolean; captureBlocks?: number[] | number | 'all' } = {}): Promise<EvaluateResult> {
     this.live();
-    const o = checkObject('options', options);
-    checkKeys('options', o, CONTEXT_OPTION_KEYS.evaluate);
+    const o = readOptions('options', options, CONTEXT_OPTION_KEYS.evaluate);
     const keep = optBool('options.keepMemory', o.keepMemory, false);
     const steer = this.planOption(o.steer);
     const info = this.model.info;
@@ -574,8 +609,7 @@ export class Context {
    */
   async setLlamaControlVector(vector: VectorInput | null, options: { scale?: number; blocks?: number[] | number | 'all' } = {}): Promise<void> {
     const nc = this.live();
-    const o = checkObject('options', options);
-    checkKeys('options', o, CONTEXT_OPTION_KEYS.setLlamaControlVector);
+    const o = readOptions('options', options, CONTEXT_OPTION_KEYS.setLlamaControlVector);
     if (vector === null) return callAsync(() => nc.setControlVector(null, 0, 0));
     const info = this.model.info;
     const op = toNativeOp('vector', { kind: 'add', vector, scale: o.scale, blocks: o.blocks }, info.embeddingSize, info.blockCount,
@@ -583,7 +617,16 @@ export class Context {
     if (op.blocks.includes(0)) throw invalidArg('options.blocks', "blocks >= 1 (llama.cpp's control vectors cannot touch block 0)", Array.from(op.blocks));
     const data = new Float32Array(info.blockCount * info.embeddingSize);
     op.blocks.forEach((b, i) => {
-      for (let k = 0; k < info.embeddingSize; k++) data[b * info.embeddingSize + k] = op.scale! * op.vectors[i * info.embeddingSize + k];
+      let squares = 0;
+      for (let k = 0; k < info.embeddingSize; k++) {
+        const x = op.scale! * op.vectors[i * info.embeddingSize + k];
+        squares += x * x;
+        data[b * info.embeddingSize + k] = x;
+      }
+      // The next normalization squares the residual: past this, every later logit is NaN.
+      if (!(squares <= FLOAT32_MAX)) {
+        throw invalidArg('options.scale', `a scale whose product with the vector keeps its squared norm within float32 range (<= ${FLOAT32_MAX}) at block ${b}`, op.scale);
+      }
     });
     return callAsync(() => nc.setControlVector(data, op.blocks[0], op.blocks[op.blocks.length - 1]));
   }
@@ -661,18 +704,18 @@ export class Sequence {
     this.#live();
     const ctx = this.context;
     const req = ctx.generationRequest(prompt, options);
-    return ctx.startGeneration(req, async () => {
+    return ctx.startGeneration(req, async (tokens) => {
       await ctx.pool.acquireId(this.id);
       const plan = ctx.resolvePlan(req.steer);
       const key = planKey(plan);
-      const nKeep = key === this.#planKey ? commonPrefix(this.#tokens, req.tokens) : 0;
+      const nKeep = key === this.#planKey ? commonPrefix(this.#tokens, tokens) : 0;
       return {
         seq: this.id, nKeep, retain: true, plan,
         done: (s, emitted) => {
           if (s) {
-            const all = new Int32Array(req.tokens.length + emitted.length);
-            all.set(req.tokens);
-            all.set(emitted, req.tokens.length);
+            const all = new Int32Array(tokens.length + emitted.length);
+            all.set(tokens);
+            all.set(emitted, tokens.length);
             this.#tokens = all.slice(0, s.pastTokens);
             this.#planKey = key;
           } else {

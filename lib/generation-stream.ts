@@ -53,8 +53,10 @@ export function splitRows(r: NativeRows, width: number): CapturedRows {
 
 export class GenerationStream implements AsyncIterable<TokenEvent> {
   readonly result: Promise<GenerationResult>;
-  #queue: TokenEvent[] = [];
-  #waiters: ((r: IteratorResult<TokenEvent> | Promise<IteratorResult<TokenEvent>>) => void)[] = [];
+  /** Every event so far: each iterator reads them with its own cursor. */
+  #events: TokenEvent[] = [];
+  /** Iterators waiting for the next event (or the end). */
+  #wake: (() => void)[] = [];
   #done = false;
   #nativeAbort: (() => void) | null = null;
   #nativeSteer: ((plan: NativePlan | null) => void) | null = null;
@@ -120,15 +122,13 @@ export class GenerationStream implements AsyncIterable<TokenEvent> {
   }
 
   #push(ev: TokenEvent): void {
-    const w = this.#waiters.shift();
-    if (w) w({ value: ev, done: false });
-    else this.#queue.push(ev);
+    this.#events.push(ev);
+    for (const w of this.#wake.splice(0)) w();
   }
 
   #end(): void {
     this.#done = true;
-    // Chained on the result, so a failed generation rejects a waiting next() too.
-    for (const w of this.#waiters.splice(0)) w(this.result.then(() => ({ value: undefined, done: true as const })));
+    for (const w of this.#wake.splice(0)) w();
   }
 
   /** Length of the longest suffix of the text that is a proper prefix of some stop string. */
@@ -215,19 +215,26 @@ export class GenerationStream implements AsyncIterable<TokenEvent> {
     return result;
   }
 
+  /**
+   * Every iterator sees every event from the first one on (events are kept for the stream's life).
+   * Leaving a loop early (`return()`) stops the generation and ends that iterator.
+   */
   [Symbol.asyncIterator](): AsyncIterator<TokenEvent> {
+    let next = 0;
+    let closed = false;
+    const step = async (): Promise<IteratorResult<TokenEvent>> => {
+      for (;;) {
+        if (closed) return { value: undefined, done: true };
+        if (next < this.#events.length) return { value: this.#events[next++], done: false };
+        // Surface a failure to the iterating caller too.
+        if (this.#done) return this.result.then(() => ({ value: undefined, done: true as const }));
+        await new Promise<void>((resolve) => this.#wake.push(resolve));
+      }
+    };
     return {
-      next: () => {
-        const ev = this.#queue.shift();
-        if (ev) return Promise.resolve({ value: ev, done: false });
-        if (this.#done) {
-          // Surface a failure to the iterating caller too.
-          return this.result.then(() => ({ value: undefined, done: true as const }));
-        }
-        return new Promise((resolve) => this.#waiters.push(resolve));
-      },
+      next: step,
       return: async () => {
-        // Leaving the loop early stops the generation.
+        closed = true;
         this.abort();
         await this.result.catch(() => undefined);
         return { value: undefined, done: true };

@@ -45,9 +45,13 @@ function ownBlocks(v: VectorInput): number[] | null {
   return Object.keys(v).map(Number);
 }
 
+export const MAX_MONITOR_ENTRIES = 4096;
+
 export function buildMonitor(entries: unknown, nEmbd: number, nLayer: number, name = 'options.monitor'): MonitorLayout | null {
   if (entries === undefined) return null;
   if (!Array.isArray(entries) || entries.length === 0) throw invalidArg(name, 'a non-empty array of { name, vector, blocks? }', entries);
+  // The addon reads at most this many directions per block.
+  if (entries.length > MAX_MONITOR_ENTRIES) throw invalidArg(name, `an array of at most ${MAX_MONITOR_ENTRIES} entries`, `${entries.length} entries`);
   const names = new Set<string>();
   const parsed = entries.map((e, i) => {
     const o = checkObject(`${name}[${i}]`, e, false);

@@ -11,6 +11,18 @@ export function checkObject(name: string, value: unknown, optional = true): Reco
   return value as Record<string, unknown>;
 }
 
+/**
+ * An options object read once: its own enumerable keys copied into a plain object, so a getter runs
+ * one time and a value cannot change between the check and the use. Unknown keys are refused.
+ */
+export function readOptions(name: string, value: unknown, allowed: readonly string[]): Record<string, unknown> {
+  const o = checkObject(name, value);
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(o)) copy[key] = o[key];
+  checkKeys(name, copy, allowed);
+  return copy;
+}
+
 export function checkKeys(name: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key)) {

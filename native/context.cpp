@@ -3,6 +3,7 @@
 #include "backend.h"
 #include "batch-decode.h"
 #include "convert.h"
+#include "boundary.h"
 #include "errors.h"
 #include "hook-coverage.h"
 #include "job-sink.h"
@@ -83,14 +84,14 @@ void Stepper::stop() {
 
 Napi::Function ContextWrap::define(Napi::Env env) {
     return DefineClass(env, "NativeContext", {
-        InstanceMethod<&ContextWrap::evaluate>("evaluate"),
-        InstanceMethod<&ContextWrap::generate>("generate"),
-        InstanceMethod<&ContextWrap::clear_sequence>("clearSequence"),
-        InstanceMethod<&ContextWrap::stats>("stats"),
-        InstanceMethod<&ContextWrap::set_control_vector>("setControlVector"),
-        InstanceMethod<&ContextWrap::dispose>("dispose"),
-        InstanceMethod<&ContextWrap::info>("info"),
-        InstanceMethod<&ContextWrap::require_hooked_js>("requireHooked"),
+        InstanceMethod<&ContextWrap::guard<&ContextWrap::evaluate>>("evaluate"),
+        InstanceMethod<&ContextWrap::guard<&ContextWrap::generate>>("generate"),
+        InstanceMethod<&ContextWrap::guard<&ContextWrap::clear_sequence>>("clearSequence"),
+        InstanceMethod<&ContextWrap::guard<&ContextWrap::stats>>("stats"),
+        InstanceMethod<&ContextWrap::guard<&ContextWrap::set_control_vector>>("setControlVector"),
+        InstanceMethod<&ContextWrap::guard<&ContextWrap::dispose>>("dispose"),
+        InstanceMethod<&ContextWrap::guard<&ContextWrap::info>>("info"),
+        InstanceMethod<&ContextWrap::guard<&ContextWrap::require_hooked_js>>("requireHooked"),
     });
 }
 
@@ -302,7 +303,23 @@ Napi::Value ContextWrap::evaluate(const Napi::CallbackInfo & info) {
             std::set<llama_seq_id> ids;
             for (const SeqTokens & s : seqs) ids.insert(s.seq);
             llama_memory_t mem = llama_get_memory(ctx_);
-            if (clear_first) for (llama_seq_id s : ids) llama_memory_seq_rm(mem, s, -1, -1);
+            if (clear_first) {
+                for (llama_seq_id s : ids) llama_memory_seq_rm(mem, s, -1, -1);
+            } else {
+                // Continuing what a sequence holds: its tokens must come at its next position
+                // (llama_decode only says -1 otherwise).
+                std::map<llama_seq_id, llama_pos> next;
+                for (size_t i = 0; i < seqs.size(); i++) {
+                    const SeqTokens & s = seqs[i];
+                    auto it = next.find(s.seq);
+                    const llama_pos want = it != next.end() ? it->second : llama_memory_seq_pos_max(mem, s.seq) + 1;
+                    if (want > 0 && s.pos0 != want) {
+                        throw CodedError("ERR_INVALID_ARG", "sequences[" + std::to_string(i) + "].pos0 must be " + std::to_string(want) +
+                                         " (the next position of sequence " + std::to_string(s.seq) + "); received " + std::to_string(s.pos0));
+                    }
+                    next[s.seq] = s.pos0 + (llama_pos) s.tokens.size();
+                }
+            }
             const int32_t n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model_->model));
             std::vector<SeqTokens> todo = seqs;
             if (want_logits == "all") {

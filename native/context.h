@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "boundary.h"
 #include "engine.h"
 #include "env-state.h"
 #include "errors.h"
@@ -49,6 +50,13 @@ private:
     Napi::Value dispose(const Napi::CallbackInfo & info);
     Napi::Value info(const Napi::CallbackInfo & info);
     Napi::Value require_hooked_js(const Napi::CallbackInfo & info);
+
+    // Every method runs inside guarded(): a C++ exception or a ggml assertion on the JavaScript
+    // thread becomes a typed error (ERR_NATIVE) instead of std::terminate.
+    template <Napi::Value (ContextWrap::*M)(const Napi::CallbackInfo &)>
+    Napi::Value guard(const Napi::CallbackInfo & info) {
+        return guarded(info.Env(), "NativeContext", "ERR_NATIVE", [&] { return (this->*M)(info); });
+    }
 
     void check_live(Napi::Env env) const;
     // JS thread: ERR_UNSUPPORTED_ARCH unless every block is hooked (hooks_ is set at creation).

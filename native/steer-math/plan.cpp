@@ -80,14 +80,22 @@ CompiledPlan compile_plan(const std::vector<PlanOp> & ops, int32_t n_embd, int32
     for (auto & [il, a] : acc) {
         BlockParams p;
         p.add.assign((size_t) n_embd, 0.0f);
+        double squares = 0;
         for (size_t k = 0; k < a.add.size(); k++) {
             p.add[k] = (float) a.add[k];
+            squares += a.add[k] * a.add[k];
             // Finite inputs can still overflow float32 here (a huge scale, several adds summed); the
             // graph refuses non-finite values, so refuse them now.
             if (!std::isfinite(p.add[k])) {
                 throw std::invalid_argument("block " + std::to_string(il) +
                                             ": the steering parameters overflow float32 (scale * vector is too large)");
             }
+        }
+        // The next normalization squares the residual: an addition whose squared norm overflows
+        // float32 turns every later logit into NaN.
+        if (!(squares <= 3.4028234663852886e38)) {
+            throw std::invalid_argument("block " + std::to_string(il) +
+                                        ": the steering parameters overflow float32 (scale * vector is too large: its squared norm exceeds float32's range)");
         }
         p.clamps = std::move(a.clamps);
         plan.blocks.emplace(il, std::move(p));
