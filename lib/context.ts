@@ -345,16 +345,21 @@ export class Context {
   }
 
   /** @internal Starts a generation once `acquire` gives it a sequence. */
-  startGeneration(req: GenerationRequest, acquire: (tokens: Int32Array) => Promise<GenerationRun>): GenerationStream {
+  /**
+   * @internal Starts a generation: `reserve` takes its place in the pool's queue at the call (call
+   * order), `prepare` says how it runs once it has the sequence and its tokens.
+   */
+  startGeneration(req: GenerationRequest, reserve: () => Promise<number>, prepare: (seq: number, tokens: Int32Array) => GenerationRun): GenerationStream {
     const nc = this.live();
     const info = this.model.info;
     const stream = new GenerationStream(req.stops, req.layout, info.embeddingSize, async (onToken, aborted) => {
-      const tokens = await req.tokens;
+      const reserved = reserve();
+      const tokens = await this.#released(reserved, () => req.tokens);
       // Aborted, or disposed, before its turn: it ends as a stopped generation, with no native work.
       const stopped = { promise: Promise.resolve(abortedSummary(tokens.length)), abort: () => undefined, setSteering: () => undefined };
       let run: GenerationRun;
       try {
-        run = await acquire(tokens);
+        run = prepare(await reserved, tokens);
       } catch (err) {
         if (err instanceof PersonaSteerError && err.code === ErrorCodes.DISPOSED) return stopped;
         throw err;
@@ -393,10 +398,8 @@ export class Context {
   generate(prompt: PromptInput, options: GenerateOptions = {}): GenerationStream {
     this.live();
     const req = this.generationRequest(prompt, options);
-    return this.startGeneration(req, async () => {
-      const seq = await this.pool.acquire();
-      return { seq, nKeep: 0, retain: false, plan: this.resolvePlan(req.steer), done: () => this.pool.release(seq) };
-    });
+    return this.startGeneration(req, () => this.pool.acquire(),
+      (seq) => ({ seq, nKeep: 0, retain: false, plan: this.resolvePlan(req.steer), done: () => this.pool.release(seq) }));
   }
 
   /** Generates and returns the whole result (same tokens as streaming with the same options). */
@@ -405,8 +408,9 @@ export class Context {
   }
 
   /** Runs `task` with a sequence of its own (one-shot). */
-  async #withSequence<T>(task: (seq: number) => Promise<T>): Promise<T> {
-    const seq = await this.pool.acquire();
+  /** Runs `task` with a sequence of its own; `reserved` is a place in the pool's queue taken at the call. */
+  async #withSequence<T>(task: (seq: number) => Promise<T>, reserved: Promise<number> = this.pool.acquire()): Promise<T> {
+    const seq = await reserved;
     try {
       return await task(seq);
     } finally {
@@ -425,8 +429,10 @@ export class Context {
     const info = this.model.info;
     const steer = this.planOption(o.steer);
     const blocks = checkBlocks('options.blocks', o.blocks ?? 'all', info.blockCount);
-    const tokens = await this.promptTokens(prompt);
     const reduce = checkOneOf('options.reduce', o.reduce, ['none', 'mean'] as const, 'none');
+    // The place in the queue is taken now, in call order, whatever tokenizing takes.
+    const reserved = this.pool.acquire();
+    const tokens = await this.#released(reserved, () => this.promptTokens(prompt));
     const n = tokens.length;
     let mask: boolean[];
     if (o.positions === undefined || o.positions === 'all') mask = new Array(n).fill(true);
@@ -458,7 +464,17 @@ export class Context {
         };
       });
       return { tokens, blocks: out, means: [] };
-    });
+    }, reserved);
+  }
+
+  /** `work`'s result; if it fails, the reserved sequence goes back to the pool when it comes. */
+  async #released<T>(reserved: Promise<number>, work: () => T | Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      reserved.then((id) => this.pool.release(id), () => undefined);
+      throw err;
+    }
   }
 
   /** Validates { tokens, start, end } items (start < end <= tokens.length). */
@@ -555,10 +571,11 @@ export class Context {
     const o = readOptions('options', options, CONTEXT_OPTION_KEYS.logits);
     const all = optBool('options.all', o.all, false);
     const steer = this.planOption(o.steer);
-    const tokens = await this.promptTokens(prompt);
+    const reserved = this.pool.acquire();
+    const tokens = await this.#released(reserved, () => this.promptTokens(prompt));
     const r = await this.#withSequence((seq) => this.#evaluate({
       sequences: [{ seq, pos0: 0, tokens }], clear: true, logits: all ? 'all' : 'last', steer: this.resolvePlan(steer),
-    }));
+    }), reserved);
     return { tokens, logits: r.logits, outputs: r.outputs };
   }
 
@@ -704,8 +721,7 @@ export class Sequence {
     this.#live();
     const ctx = this.context;
     const req = ctx.generationRequest(prompt, options);
-    return ctx.startGeneration(req, async (tokens) => {
-      await ctx.pool.acquireId(this.id);
+    return ctx.startGeneration(req, () => ctx.pool.acquireId(this.id), (_seq, tokens) => {
       const plan = ctx.resolvePlan(req.steer);
       const key = planKey(plan);
       const nKeep = key === this.#planKey ? commonPrefix(this.#tokens, tokens) : 0;

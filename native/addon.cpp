@@ -153,7 +153,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
     exports.Set("layoutSlots", Napi::Function::New(env, layout_slots_js, "layoutSlots"));
     exports.Set("shutdown", Napi::Function::New(env, shutdown, "shutdown"));
     rpc_exports(env, exports);
-    exports.Set("llamaCppVersion", Napi::String::New(env, "80fb11ac73e66d89eae2c6a91d8a77428fa733ed"));
+    exports.Set("llamaCppVersion", Napi::String::New(env, PERSONA_STEER_LLAMA_COMMIT));
     return exports;
 }
 

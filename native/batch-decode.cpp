@@ -9,9 +9,9 @@ namespace ps {
 namespace {
 void check_decode(int32_t rc) {
     if (rc == 0) return;
-    if (rc == 1) throw CodedError("ERR_CONTEXT_OVERFLOW", "the context has no room for the batch (llama_decode returned 1); use a larger contextSize");
-    if (rc == 2) throw CodedError("ERR_ABORTED", "decoding was aborted");
-    throw CodedError("ERR_DECODE", "llama_decode failed with code " + std::to_string(rc));
+    if (rc == 1) throw CodedError(codes::CONTEXT_OVERFLOW, "the context has no room for the batch (llama_decode returned 1); use a larger contextSize");
+    if (rc == 2) throw CodedError(codes::ABORTED, "decoding was aborted");
+    throw CodedError(codes::DECODE, "llama_decode failed with code " + std::to_string(rc));
 }
 
 struct BatchGuard {
@@ -30,7 +30,7 @@ void decode_sequences(llama_context * ctx, const std::vector<SeqTokens> & seqs, 
 
     auto flush = [&]() {
         if (batch.n_tokens == 0) return;
-        if (aborted && aborted()) throw CodedError("ERR_ABORTED", "the operation was aborted");
+        if (aborted && aborted()) throw CodedError(codes::ABORTED, "the operation was aborted");
         check_decode(llama_decode(ctx, batch));
         if (after) after(batch);
         batch.n_tokens = 0;

@@ -102,7 +102,7 @@ Napi::Value ContextWrap::create(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     unwrap_tagged<ModelWrap>(env, info[0], kModelTag, "model");
     Napi::Object model_obj = info[0].As<Napi::Object>();
-    if (!info[1].IsObject()) throw_error(env, "ERR_INVALID_ARG", "options must be an object");
+    if (!info[1].IsObject()) throw_error(env, codes::INVALID_ARG, "options must be an object");
     Napi::Object opts = info[1].As<Napi::Object>();
     Napi::Object obj = EnvState::get(env).context_ctor.New({model_obj});
     ContextWrap * self = ContextWrap::Unwrap(obj);
@@ -138,7 +138,7 @@ Napi::Value ContextWrap::create(const Napi::CallbackInfo & info) {
             llama_context * ctx = llama_init_from_model(model, params);
             if (ctx == nullptr) {
                 std::string why = take_last_llama_error();
-                throw CodedError("ERR_CONTEXT_CREATE", "could not create a context" + (why.empty() ? std::string() : ": " + why));
+                throw CodedError(codes::CONTEXT_CREATE, "could not create a context" + (why.empty() ? std::string() : ": " + why));
             }
             self->ctx_ = ctx;
             self->steer_ = std::make_unique<SteerSession>(ctx, llama_model_n_embd(model), llama_model_n_layer(model), (int32_t) n_seq);
@@ -168,7 +168,7 @@ Napi::Value ContextWrap::create(const Napi::CallbackInfo & info) {
 
 ContextWrap::ContextWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<ContextWrap>(info), env_(info.Env()) {
     if (info.Length() != 1 || !info[0].IsObject()) {
-        throw_error(info.Env(), "ERR_INVALID_ARG", "NativeContext cannot be constructed directly; use createContext()");
+        throw_error(info.Env(), codes::INVALID_ARG, "NativeContext cannot be constructed directly; use createContext()");
     }
     ModelWrap * mw = unwrap_tagged<ModelWrap>(info.Env(), info[0], kModelTag, "model");
     Napi::Object model_obj = info[0].As<Napi::Object>();
@@ -243,7 +243,7 @@ Napi::Value ContextWrap::require_hooked_js(const Napi::CallbackInfo & info) {
 }
 
 void ContextWrap::check_live(Napi::Env env) const {
-    if (disposed_) throw_error(env, "ERR_DISPOSED", "the context was disposed");
+    if (disposed_) throw_error(env, codes::DISPOSED, "the context was disposed");
 }
 
 Napi::Value ContextWrap::info(const Napi::CallbackInfo & info) {
@@ -268,7 +268,7 @@ Napi::Value ContextWrap::evaluate(const Napi::CallbackInfo & info) {
     std::vector<SeqTokens> seqs = read_sequences(env, req.Get("sequences"));
     for (const SeqTokens & s : seqs) {
         if (s.seq < 0 || s.seq >= (int32_t) n_seq_) {
-            throw_error(env, "ERR_INVALID_ARG", "sequence id " + std::to_string(s.seq) + " is outside [0, " + std::to_string(n_seq_) + ")");
+            throw_error(env, codes::INVALID_ARG, "sequence id " + std::to_string(s.seq) + " is outside [0, " + std::to_string(n_seq_) + ")");
         }
     }
     const bool clear_first = get_bool(env, req, "clear", true);
@@ -291,7 +291,7 @@ Napi::Value ContextWrap::evaluate(const Napi::CallbackInfo & info) {
             r_p0 = read_int_list(env, ro.Get("p0"), "ranges.p0");
             r_p1 = read_int_list(env, ro.Get("p1"), "ranges.p1");
             if (r_seq.size() != r_p0.size() || r_seq.size() != r_p1.size()) {
-                throw_error(env, "ERR_INVALID_ARG", "ranges.seq, ranges.p0 and ranges.p1 must have the same length");
+                throw_error(env, codes::INVALID_ARG, "ranges.seq, ranges.p0 and ranges.p1 must have the same length");
             }
         }
     }
@@ -299,7 +299,7 @@ Napi::Value ContextWrap::evaluate(const Napi::CallbackInfo & info) {
     return run_on_thread<EvalResult>(env, *thread_, Value(),
         [this, seqs, clear_first, want_logits, cfg, reduce, r_seq, r_p0, r_p1]() {
             EvalResult r;
-            if (closing_) throw CodedError("ERR_DISPOSED", "the context was disposed during the operation");
+            if (closing_) throw CodedError(codes::DISPOSED, "the context was disposed during the operation");
             std::set<llama_seq_id> ids;
             for (const SeqTokens & s : seqs) ids.insert(s.seq);
             llama_memory_t mem = llama_get_memory(ctx_);
@@ -314,7 +314,7 @@ Napi::Value ContextWrap::evaluate(const Napi::CallbackInfo & info) {
                     auto it = next.find(s.seq);
                     const llama_pos want = it != next.end() ? it->second : llama_memory_seq_pos_max(mem, s.seq) + 1;
                     if (want > 0 && s.pos0 != want) {
-                        throw CodedError("ERR_INVALID_ARG", "sequences[" + std::to_string(i) + "].pos0 must be " + std::to_string(want) +
+                        throw CodedError(codes::INVALID_ARG, "sequences[" + std::to_string(i) + "].pos0 must be " + std::to_string(want) +
                                          " (the next position of sequence " + std::to_string(s.seq) + "); received " + std::to_string(s.pos0));
                     }
                     next[s.seq] = s.pos0 + (llama_pos) s.tokens.size();
@@ -347,7 +347,7 @@ Napi::Value ContextWrap::evaluate(const Napi::CallbackInfo & info) {
                     for (int32_t i = 0; i < b.n_tokens; i++) {
                         if (!b.logits[i]) continue;
                         const float * lg = llama_get_logits_ith(ctx_, i);
-                        if (lg == nullptr) throw CodedError("ERR_NATIVE", "no logits for batch token " + std::to_string(i));
+                        if (lg == nullptr) throw CodedError(codes::NATIVE, "no logits for batch token " + std::to_string(i));
                         r.logits.insert(r.logits.end(), lg, lg + n_vocab);
                         r.n_outputs++;
                     }
@@ -382,7 +382,7 @@ Napi::Value ContextWrap::evaluate(const Napi::CallbackInfo & info) {
                 try { cleanup(); } catch (...) {}
                 for (llama_seq_id s : ids) llama_memory_seq_rm(mem, s, -1, -1);
                 // The only abort here is dispose(): say so (ERR_ABORTED means an AbortSignal).
-                if (e.code == "ERR_ABORTED") throw CodedError("ERR_DISPOSED", "the context was disposed during the operation");
+                if (e.code == codes::ABORTED) throw CodedError(codes::DISPOSED, "the context was disposed during the operation");
                 throw;
             }
             return r;
@@ -420,7 +420,7 @@ Napi::Value ContextWrap::generate(const Napi::CallbackInfo & info) {
     GenerateRequest g;
     g.seq = get_int(env, req, "seq", 0);
     if (g.seq < 0 || g.seq >= (int32_t) n_seq_) {
-        throw_error(env, "ERR_INVALID_ARG", "sequence id " + std::to_string(g.seq) + " is outside [0, " + std::to_string(n_seq_) + ")");
+        throw_error(env, codes::INVALID_ARG, "sequence id " + std::to_string(g.seq) + " is outside [0, " + std::to_string(n_seq_) + ")");
     }
     g.prompt = read_int_list(env, req.Get("tokens"), "tokens");
     g.n_keep = get_int(env, req, "nKeep", 0);
@@ -483,7 +483,7 @@ Napi::Value ContextWrap::clear_sequence(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     check_live(env);
     const int32_t seq = info[0].As<Napi::Number>().Int32Value();
-    if (seq < 0 || seq >= (int32_t) n_seq_) throw_error(env, "ERR_INVALID_ARG", "sequence id " + std::to_string(seq) + " is out of range");
+    if (seq < 0 || seq >= (int32_t) n_seq_) throw_error(env, codes::INVALID_ARG, "sequence id " + std::to_string(seq) + " is out of range");
     return run_on_thread<int>(env, *thread_, Value(),
         [this, seq]() { llama_memory_seq_rm(llama_get_memory(ctx_), seq, -1, -1); return 0; },
         [](Napi::Env env, int &) -> Napi::Value { return env.Undefined(); });
@@ -501,7 +501,7 @@ Napi::Value ContextWrap::set_control_vector(const Napi::CallbackInfo & info) {
     const bool clear_it = info[0].IsNull() || info[0].IsUndefined();
     if (!clear_it) {
         data = read_floats(env, info[0], "data");
-        if (data.size() != (size_t) n_layer * n_embd) throw_error(env, "ERR_INVALID_ARG", "data must hold n_layer * n_embd floats");
+        if (data.size() != (size_t) n_layer * n_embd) throw_error(env, codes::INVALID_ARG, "data must hold n_layer * n_embd floats");
     }
     const int32_t il_start = clear_it ? 0 : info[1].As<Napi::Number>().Int32Value();
     const int32_t il_end = clear_it ? 0 : info[2].As<Napi::Number>().Int32Value();
@@ -517,7 +517,7 @@ Napi::Value ContextWrap::set_control_vector(const Napi::CallbackInfo & info) {
             const float * p = clear_it ? nullptr : data.data() + n_embd;
             const size_t len = clear_it ? 0 : data.size() - (size_t) n_embd;
             if (llama_set_adapter_cvec(ctx_, p, len, n_embd, il_start, il_end) != 0) {
-                throw CodedError("ERR_INVALID_ARG", "llama_set_adapter_cvec rejected the control vector");
+                throw CodedError(codes::INVALID_ARG, "llama_set_adapter_cvec rejected the control vector");
             }
             return 0;
         },

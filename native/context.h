@@ -55,7 +55,7 @@ private:
     // thread becomes a typed error (ERR_NATIVE) instead of std::terminate.
     template <Napi::Value (ContextWrap::*M)(const Napi::CallbackInfo &)>
     Napi::Value guard(const Napi::CallbackInfo & info) {
-        return guarded(info.Env(), "NativeContext", "ERR_NATIVE", [&] { return (this->*M)(info); });
+        return guarded(info.Env(), "NativeContext", codes::NATIVE, [&] { return (this->*M)(info); });
     }
 
     void check_live(Napi::Env env) const;

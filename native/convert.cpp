@@ -7,28 +7,28 @@ namespace ps {
 int32_t get_int(Napi::Env env, Napi::Object o, const char * key, int32_t fallback) {
     Napi::Value v = o.Get(key);
     if (v.IsUndefined() || v.IsNull()) return fallback;
-    if (!v.IsNumber()) throw_error(env, "ERR_INVALID_ARG", std::string(key) + " must be a number");
+    if (!v.IsNumber()) throw_error(env, codes::INVALID_ARG, std::string(key) + " must be a number");
     return v.As<Napi::Number>().Int32Value();
 }
 
 double get_number(Napi::Env env, Napi::Object o, const char * key, double fallback) {
     Napi::Value v = o.Get(key);
     if (v.IsUndefined() || v.IsNull()) return fallback;
-    if (!v.IsNumber()) throw_error(env, "ERR_INVALID_ARG", std::string(key) + " must be a number");
+    if (!v.IsNumber()) throw_error(env, codes::INVALID_ARG, std::string(key) + " must be a number");
     return v.As<Napi::Number>().DoubleValue();
 }
 
 bool get_bool(Napi::Env env, Napi::Object o, const char * key, bool fallback) {
     Napi::Value v = o.Get(key);
     if (v.IsUndefined() || v.IsNull()) return fallback;
-    if (!v.IsBoolean()) throw_error(env, "ERR_INVALID_ARG", std::string(key) + " must be a boolean");
+    if (!v.IsBoolean()) throw_error(env, codes::INVALID_ARG, std::string(key) + " must be a boolean");
     return v.As<Napi::Boolean>().Value();
 }
 
 std::string get_string(Napi::Env env, Napi::Object o, const char * key, const std::string & fallback) {
     Napi::Value v = o.Get(key);
     if (v.IsUndefined() || v.IsNull()) return fallback;
-    if (!v.IsString()) throw_error(env, "ERR_INVALID_ARG", std::string(key) + " must be a string");
+    if (!v.IsString()) throw_error(env, codes::INVALID_ARG, std::string(key) + " must be a string");
     return v.As<Napi::String>().Utf8Value();
 }
 
@@ -55,7 +55,7 @@ std::vector<int32_t> read_int_list(Napi::Env env, Napi::Value v, const char * wh
         out.assign(a.Data(), a.Data() + a.ElementLength());
         return out;
     }
-    if (!v.IsArray()) throw_error(env, "ERR_INVALID_ARG", std::string(what) + " must be an Int32Array or an array of integers");
+    if (!v.IsArray()) throw_error(env, codes::INVALID_ARG, std::string(what) + " must be an Int32Array or an array of integers");
     Napi::Array a = v.As<Napi::Array>();
     for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).As<Napi::Number>().Int32Value());
     return out;
@@ -63,14 +63,14 @@ std::vector<int32_t> read_int_list(Napi::Env env, Napi::Value v, const char * wh
 
 std::vector<float> read_floats(Napi::Env env, Napi::Value v, const char * what) {
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-        throw_error(env, "ERR_INVALID_ARG", std::string(what) + " must be a Float32Array");
+        throw_error(env, codes::INVALID_ARG, std::string(what) + " must be a Float32Array");
     }
     Napi::Float32Array a = v.As<Napi::Float32Array>();
     return std::vector<float>(a.Data(), a.Data() + a.ElementLength());
 }
 
 std::vector<SeqTokens> read_sequences(Napi::Env env, Napi::Value v) {
-    if (!v.IsArray()) throw_error(env, "ERR_INVALID_ARG", "sequences must be an array");
+    if (!v.IsArray()) throw_error(env, codes::INVALID_ARG, "sequences must be an array");
     Napi::Array arr = v.As<Napi::Array>();
     std::vector<SeqTokens> out;
     for (uint32_t i = 0; i < arr.Length(); i++) {
@@ -83,7 +83,7 @@ std::vector<SeqTokens> read_sequences(Napi::Env env, Napi::Value v) {
         if (lg.IsTypedArray()) {
             Napi::Uint8Array a = lg.As<Napi::Uint8Array>();
             s.logits.assign(a.Data(), a.Data() + a.ElementLength());
-            if (s.logits.size() != s.tokens.size()) throw_error(env, "ERR_INVALID_ARG", "logits must have one entry per token");
+            if (s.logits.size() != s.tokens.size()) throw_error(env, codes::INVALID_ARG, "logits must have one entry per token");
         }
         out.push_back(std::move(s));
     }

@@ -56,9 +56,9 @@ void Engine::add(GenerateRequest req, std::shared_ptr<JobSink> sink) {
     job->n_prompt = (int32_t) req.prompt.size();
     job->sink = std::move(sink);
     try {
-        if (job->n_prompt == 0) throw CodedError("ERR_INVALID_ARG", "the prompt must contain at least one token");
+        if (job->n_prompt == 0) throw CodedError(codes::INVALID_ARG, "the prompt must contain at least one token");
         if (job->n_prompt > n_ctx_seq_) {
-            throw CodedError("ERR_CONTEXT_OVERFLOW", "the prompt has " + std::to_string(job->n_prompt) +
+            throw CodedError(codes::CONTEXT_OVERFLOW, "the prompt has " + std::to_string(job->n_prompt) +
                              " tokens but a sequence of this context holds " + std::to_string(n_ctx_seq_));
         }
         req.n_keep = std::clamp(req.n_keep, 0, job->n_prompt - 1);
@@ -235,7 +235,7 @@ bool Engine::step() {
         const int32_t rc = llama_decode(ctx_, batch_);
         n_decodes_++;
         if (rc != 0) {
-            throw CodedError(rc == 1 ? "ERR_CONTEXT_OVERFLOW" : "ERR_DECODE",
+            throw CodedError(rc == 1 ? codes::CONTEXT_OVERFLOW : codes::DECODE,
                              "llama_decode failed with code " + std::to_string(rc) + (rc == 1 ? " (no room in the context)" : ""));
         }
         steer_.after_decode();

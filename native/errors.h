@@ -3,6 +3,8 @@
 // into PersonaSteerError. Codes are the stable strings listed in docs/errors.md.
 #include <napi.h>
 
+#include "error-codes.h"
+
 #include <stdexcept>
 #include <string>
 

@@ -39,7 +39,7 @@ void HookCoverage::require(const std::vector<int32_t> & blocks, const std::strin
         if (hooked[il]) present.push_back((int32_t) il);
     }
     const std::string which = missing.size() == 1 ? "block " + join(missing) : "blocks " + join(missing);
-    throw CodedError("ERR_UNSUPPORTED_ARCH",
+    throw CodedError(codes::UNSUPPORTED_ARCH,
         what + ": " + which + " of this " + arch + " model " + (missing.size() == 1 ? "has" : "have") +
         " no residual-stream hook (the request would be silently ignored there); " +
         (present.empty() ? "llama.cpp's " + arch + " graph has no block output to hook (encoders such as BERT have none)"

@@ -31,7 +31,7 @@ Napi::Promise run_on_thread(Napi::Env env, TaskThread & thread, Napi::Object own
             code = e.code;
             message = e.what();
         } catch (const std::exception & e) {
-            code = "ERR_NATIVE";
+            code = codes::NATIVE;
             message = e.what();
         }
         stp->post([stp, deferred, keep, result, code, message, to_js](Napi::Env env) {
@@ -51,7 +51,7 @@ Napi::Promise run_on_thread(Napi::Env env, TaskThread & thread, Napi::Object own
     if (!queued) {
         st.op_finished();
         keep->Reset();
-        deferred->Reject(make_error(env, "ERR_DISPOSED", "the context was disposed").Value());
+        deferred->Reject(make_error(env, codes::DISPOSED, "the context was disposed").Value());
     }
     return promise;
 }

@@ -154,11 +154,11 @@ void finish(Napi::Env env, LoadJob * raw) {
         handle->max_piece_bytes = job->max_piece_bytes;
         job->deferred.Resolve(ModelWrap::wrap(env, std::move(handle), bytes));
     } else if (*job->abort) {
-        job->deferred.Reject(make_error(env, "ERR_ABORTED", "loading " + job->path + " was aborted").Value());
+        job->deferred.Reject(make_error(env, codes::ABORTED, "loading " + job->path + " was aborted").Value());
     } else if (!job->error_code.empty()) {
         job->deferred.Reject(make_error(env, job->error_code, "could not load a model from " + job->path + ": " + job->error).Value());
     } else {
-        job->deferred.Reject(make_error(env, "ERR_MODEL_LOAD", "could not load a model from " + job->path + ": " +
+        job->deferred.Reject(make_error(env, codes::MODEL_LOAD, "could not load a model from " + job->path + ": " +
                                         (job->error.empty() ? "llama.cpp gave no reason" : job->error)).Value());
     }
     // Progress posts queued before this one have run; later ones cannot exist (thread joined).

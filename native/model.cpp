@@ -50,7 +50,7 @@ Napi::Object ModelWrap::wrap(Napi::Env env, ModelPtr model, size_t bytes) {
 
 ModelWrap::ModelWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<ModelWrap>(info), env_(info.Env()) {
     if (info.Length() != 1 || !info[0].IsExternal()) {
-        throw_error(info.Env(), "ERR_INVALID_ARG", "NativeModel cannot be constructed directly; use loadModel()");
+        throw_error(info.Env(), codes::INVALID_ARG, "NativeModel cannot be constructed directly; use loadModel()");
     }
     model_ = *info[0].As<Napi::External<ModelPtr>>().Data();
     info.This().As<Napi::Object>().TypeTag(&kModelTag);
@@ -72,7 +72,7 @@ void ModelWrap::teardown() {
 }
 
 const ModelPtr & ModelWrap::handle(Napi::Env env) const {
-    if (!model_) throw_error(env, "ERR_DISPOSED", "the model was disposed");
+    if (!model_) throw_error(env, codes::DISPOSED, "the model was disposed");
     return model_;
 }
 
@@ -81,7 +81,7 @@ const llama_model * ModelWrap::live(Napi::Env env) const { return handle(env)->m
 Napi::Value ModelWrap::info(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     const ModelPtr & h = handle(env);
-    return guarded(env, "reading the model's metadata", "ERR_NATIVE", [&]() -> Napi::Value {
+    return guarded(env, "reading the model's metadata", codes::NATIVE, [&]() -> Napi::Value {
         const llama_model * m = h->model;
         const llama_vocab * vocab = llama_model_get_vocab(m);
         // A vocabulary-only model has no hyperparameters: llama.cpp asserts when asked for them.
@@ -146,18 +146,18 @@ Napi::Value ModelWrap::detokenize(const Napi::CallbackInfo & info) {
     const int32_t n_vocab = llama_vocab_n_tokens(vocab);
     for (size_t i = 0; i < toks.ElementLength(); i++) {
         if (toks[i] < 0 || toks[i] >= n_vocab) {
-            throw_error(env, "ERR_INVALID_ARG", "tokens[" + std::to_string(i) + "] must be a token id in [0, " +
+            throw_error(env, codes::INVALID_ARG, "tokens[" + std::to_string(i) + "] must be a token id in [0, " +
                         std::to_string(n_vocab) + "); received " + std::to_string(toks[i]));
         }
     }
-    if (toks.ElementLength() > (size_t) INT32_MAX / 8) throw_error(env, "ERR_INVALID_ARG", "tokens is too long to detokenize");
-    std::string text = guarded(env, "detokenizing", "ERR_NATIVE", [&]() {
+    if (toks.ElementLength() > (size_t) INT32_MAX / 8) throw_error(env, codes::INVALID_ARG, "tokens is too long to detokenize");
+    std::string text = guarded(env, "detokenizing", codes::NATIVE, [&]() {
         std::string t(toks.ElementLength() * 8 + 16, '\0');
         int32_t n = llama_detokenize(vocab, toks.Data(), (int32_t) toks.ElementLength(), t.data(), (int32_t) t.size(), remove_special, unparse_special);
         if (n < 0) {
             t.resize((size_t) -n);
             n = llama_detokenize(vocab, toks.Data(), (int32_t) toks.ElementLength(), t.data(), (int32_t) t.size(), remove_special, unparse_special);
-            if (n < 0) throw_error(env, "ERR_NATIVE", "detokenization failed");
+            if (n < 0) throw_error(env, codes::NATIVE, "detokenization failed");
         }
         t.resize((size_t) n);
         return t;
@@ -171,11 +171,11 @@ Napi::Value ModelWrap::token_to_piece(const Napi::CallbackInfo & info) {
     const llama_vocab * vocab = llama_model_get_vocab(live(env));
     const int32_t tok = info[0].As<Napi::Number>().Int32Value();
     if (tok < 0 || tok >= llama_vocab_n_tokens(vocab)) {
-        throw_error(env, "ERR_INVALID_ARG", "token must be a token id in [0, " + std::to_string(llama_vocab_n_tokens(vocab)) +
+        throw_error(env, codes::INVALID_ARG, "token must be a token id in [0, " + std::to_string(llama_vocab_n_tokens(vocab)) +
                     "); received " + std::to_string(tok));
     }
     const bool special = info[1].As<Napi::Boolean>().Value();
-    std::string piece = guarded(env, "reading a token's text", "ERR_NATIVE", [&]() {
+    std::string piece = guarded(env, "reading a token's text", codes::NATIVE, [&]() {
         std::string p(256, '\0');
         int32_t n = llama_token_to_piece(vocab, tok, p.data(), (int32_t) p.size(), 0, special);
         if (n < 0) {
@@ -201,12 +201,12 @@ Napi::Value ModelWrap::apply_chat_template(const Napi::CallbackInfo & info) {
         tmpl = info[2].As<Napi::String>().Utf8Value();
     } else {
         const char * t = llama_model_chat_template(m, nullptr);
-        if (t == nullptr) throw_error(env, "ERR_CHAT_TEMPLATE", "the model has no chat template (tokenizer.chat_template); pass options.template");
+        if (t == nullptr) throw_error(env, codes::CHAT_TEMPLATE, "the model has no chat template (tokenizer.chat_template); pass options.template");
         tmpl = t;
     }
     // llama.cpp takes C strings: a NUL would silently cut the text there (lib/model.ts says which argument).
     auto no_nul = [&](const std::string & v, const std::string & name) {
-        if (v.find('\0') != std::string::npos) throw_error(env, "ERR_INVALID_ARG", name + " must not contain NUL characters");
+        if (v.find('\0') != std::string::npos) throw_error(env, codes::INVALID_ARG, name + " must not contain NUL characters");
     };
     no_nul(tmpl, "options.template");
     std::vector<std::string> roles, contents;
@@ -219,13 +219,13 @@ Napi::Value ModelWrap::apply_chat_template(const Napi::CallbackInfo & info) {
         no_nul(contents.back(), "messages[" + std::to_string(i) + "].content");
         total += roles.back().size() + contents.back().size();
     }
-    if (total > (size_t) INT32_MAX / 4) throw_error(env, "ERR_INVALID_ARG", "messages are too long to format");
+    if (total > (size_t) INT32_MAX / 4) throw_error(env, codes::INVALID_ARG, "messages are too long to format");
     std::vector<llama_chat_message> msgs;
     for (size_t i = 0; i < roles.size(); i++) msgs.push_back({roles[i].c_str(), contents[i].c_str()});
-    std::string buf = guarded(env, "applying the chat template", "ERR_CHAT_TEMPLATE", [&]() {
+    std::string buf = guarded(env, "applying the chat template", codes::CHAT_TEMPLATE, [&]() {
         std::string b(total * 2 + 256, '\0');
         int32_t n = llama_chat_apply_template(tmpl.c_str(), msgs.data(), msgs.size(), add_ass, b.data(), (int32_t) b.size());
-        if (n < 0) throw_error(env, "ERR_CHAT_TEMPLATE", "llama.cpp does not support this chat template");
+        if (n < 0) throw_error(env, codes::CHAT_TEMPLATE, "llama.cpp does not support this chat template");
         if ((size_t) n > b.size()) {
             b.resize((size_t) n);
             n = llama_chat_apply_template(tmpl.c_str(), msgs.data(), msgs.size(), add_ass, b.data(), (int32_t) b.size());

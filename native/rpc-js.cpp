@@ -34,7 +34,7 @@ RpcError RpcLoadOptions::apply(llama_model_params & params) {
     RpcError e = rpc_model_devices(servers, tensor_split, timeout_ms, devices, split);
     if (!e.code.empty()) return e;
     if (devices.size() > llama_max_devices()) {
-        return { "ERR_INVALID_ARG", "options.rpcServers: " + std::to_string(devices.size()) + " devices, at most " + std::to_string(llama_max_devices()) };
+        return { codes::INVALID_ARG, "options.rpcServers: " + std::to_string(devices.size()) + " devices, at most " + std::to_string(llama_max_devices()) };
     }
     devices.push_back(nullptr);   // llama_model_params.devices is NULL-terminated
     params.devices = devices.data();
@@ -52,7 +52,7 @@ Napi::Value start_server(const Napi::CallbackInfo & info) {
     const std::string endpoint = info[0].As<Napi::String>().Utf8Value();
     const int threads = info[1].As<Napi::Number>().Int32Value();
     const std::string err = rpc_start_server(endpoint, threads);
-    if (!err.empty()) throw_error(info.Env(), rpc_available() ? "ERR_NATIVE" : "ERR_UNAVAILABLE", err);
+    if (!err.empty()) throw_error(info.Env(), rpc_available() ? codes::NATIVE : codes::UNAVAILABLE, err);
     return info.Env().Undefined();
 }
 

@@ -1,6 +1,7 @@
 #include "rpc.h"
 
 #include "abort-guard.h"
+#include "error-codes.h"
 
 #include "ggml-rpc.h"
 #include "ggml.h"
@@ -139,7 +140,7 @@ bool rpc_available() {
 RpcError rpc_probe(const std::string & endpoint, int timeout_ms) {
     std::string host, port;
     if (!split_endpoint(endpoint, host, port)) {
-        return { "ERR_INVALID_ARG", "expected host:port, received " + endpoint };
+        return { codes::INVALID_ARG, "expected host:port, received " + endpoint };
     }
 #ifdef _WIN32
     static std::once_flag wsa;
@@ -151,7 +152,7 @@ RpcError rpc_probe(const std::string & endpoint, int timeout_ms) {
     hints.ai_socktype = SOCK_STREAM;
     addrinfo * res = nullptr;
     if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) {
-        return { "ERR_RPC_CONNECT", "RPC server " + endpoint + ": cannot resolve host " + host };
+        return { codes::RPC_CONNECT, "RPC server " + endpoint + ": cannot resolve host " + host };
     }
     std::string why = "connection refused";
     socket_handle s = k_bad_socket;
@@ -177,7 +178,7 @@ RpcError rpc_probe(const std::string & endpoint, int timeout_ms) {
         if (ok) s = c; else close_socket(c);
     }
     freeaddrinfo(res);
-    if (s == k_bad_socket) return { "ERR_RPC_CONNECT", "RPC server " + endpoint + ": " + why };
+    if (s == k_bad_socket) return { codes::RPC_CONNECT, "RPC server " + endpoint + ": " + why };
 
     uint8_t req[1 + 8 + k_caps_size] = {};
     req[0] = k_cmd_hello;
@@ -189,12 +190,12 @@ RpcError rpc_probe(const std::string & endpoint, int timeout_ms) {
         && rsp_size == sizeof(HelloRsp) && recv_all(s, &rsp, sizeof(rsp), deadline);
     close_socket(s);
     if (!answered) {
-        return { "ERR_RPC_CONNECT", "RPC server " + endpoint + " accepted the connection but did not complete ggml's RPC handshake within " +
+        return { codes::RPC_CONNECT, "RPC server " + endpoint + " accepted the connection but did not complete ggml's RPC handshake within " +
             std::to_string(timeout_ms) + " ms (not an rpc-server, or busy: a server serves one client at a time)" };
     }
     const std::string theirs = std::to_string(rsp.major) + "." + std::to_string(rsp.minor) + "." + std::to_string(rsp.patch);
     if (theirs != rpc_protocol_version()) {
-        return { "ERR_RPC_VERSION", "RPC server " + endpoint + " speaks RPC protocol " + theirs + ", this build " + rpc_protocol_version() +
+        return { codes::RPC_VERSION, "RPC server " + endpoint + " speaks RPC protocol " + theirs + ", this build " + rpc_protocol_version() +
             ": start the server from the same persona-steer version (persona-steer rpc-server)" };
     }
     return {};
@@ -204,11 +205,11 @@ RpcError rpc_model_devices(const std::vector<std::string> & endpoints, const std
                            int timeout_ms, std::vector<ggml_backend_dev_t> & devices, std::vector<float> & split_out) {
     ggml_backend_reg_t reg = rpc_reg();
     if (reg == nullptr) {
-        return { "ERR_UNAVAILABLE", "this build of persona-steer has no RPC backend (build with PERSONA_STEER_RPC=1; docs/distributed.md)" };
+        return { codes::UNAVAILABLE, "this build of persona-steer has no RPC backend (build with PERSONA_STEER_RPC=1; docs/distributed.md)" };
     }
     using add_server_t = ggml_backend_reg_t (*)(const char *);
     auto add_server = (add_server_t) ggml_backend_reg_get_proc_address(reg, "ggml_backend_rpc_add_server");
-    if (add_server == nullptr) return { "ERR_UNAVAILABLE", "ggml's RPC backend has no ggml_backend_rpc_add_server" };
+    if (add_server == nullptr) return { codes::UNAVAILABLE, "ggml's RPC backend has no ggml_backend_rpc_add_server" };
     devices.clear();
     for (const std::string & ep : endpoints) {
         bool first;
@@ -223,7 +224,7 @@ RpcError rpc_model_devices(const std::vector<std::string> & endpoints, const std
             if (!e.code.empty()) return e;
         }
         ggml_backend_reg_t server = add_server(ep.c_str());
-        if (server == nullptr) return { "ERR_RPC_CONNECT", "RPC server " + ep + " reports no devices" };
+        if (server == nullptr) return { codes::RPC_CONNECT, "RPC server " + ep + " reports no devices" };
         {
             std::lock_guard<std::mutex> lock(g_mutex);
             if (g_used.insert(ep).second) g_used_list += (g_used_list.empty() ? "" : ", ") + ep;
@@ -239,7 +240,7 @@ RpcError rpc_model_devices(const std::vector<std::string> & endpoints, const std
     split_out.clear();
     if (!tensor_split.empty()) {
         if (tensor_split.size() != devices.size()) {
-            return { "ERR_INVALID_ARG", "options.tensorSplit: expected one proportion per device (" + std::to_string(devices.size()) +
+            return { codes::INVALID_ARG, "options.tensorSplit: expected one proportion per device (" + std::to_string(devices.size()) +
                 ": the RPC servers' devices in order, then local GPUs), received " + std::to_string(tensor_split.size()) };
         }
         split_out = tensor_split;

@@ -31,13 +31,13 @@ void check(int32_t rc, const char * what) {
     if (rc >= 0) return;
     switch (rc) {
         case LLAMA_STEER_ERR_UNSUPPORTED:
-            throw CodedError("ERR_UNSUPPORTED_ARCH", std::string(what) + ": this model's architecture has no residual-stream hook");
+            throw CodedError(codes::UNSUPPORTED_ARCH, std::string(what) + ": this model's architecture has no residual-stream hook");
         case LLAMA_STEER_ERR_BLOCK_RANGE:
-            throw CodedError("ERR_INVALID_ARG", std::string(what) + ": a block index is outside the model's blocks");
+            throw CodedError(codes::INVALID_ARG, std::string(what) + ": a block index is outside the model's blocks");
         case LLAMA_STEER_ERR_ALLOC:
-            throw CodedError("ERR_NATIVE", std::string(what) + ": could not allocate the steering buffers");
+            throw CodedError(codes::NATIVE, std::string(what) + ": could not allocate the steering buffers");
         default:
-            throw CodedError("ERR_NATIVE", std::string(what) + " failed with code " + std::to_string(rc));
+            throw CodedError(codes::NATIVE, std::string(what) + " failed with code " + std::to_string(rc));
     }
 }
 

@@ -69,16 +69,16 @@ TokenizeResult tokenize_text(const ModelHandle & model, const std::string & text
                              int64_t max_tokens) {
     const llama_vocab * vocab = llama_model_get_vocab(model.model);
     if (llama_vocab_type(vocab) == LLAMA_VOCAB_TYPE_NONE) {
-        return fail("ERR_INVALID_ARG", "text cannot be tokenized: the model has no vocabulary (tokenizer.ggml.model is \"none\"); pass token ids");
+        return fail(codes::INVALID_ARG, "text cannot be tokenized: the model has no vocabulary (tokenizer.ggml.model is \"none\"); pass token ids");
     }
     if (text.size() > (size_t) INT32_MAX / 2) {
-        return fail("ERR_INVALID_ARG", "text must be at most " + std::to_string(INT32_MAX / 2) + " bytes of UTF-8; received " +
+        return fail(codes::INVALID_ARG, "text must be at most " + std::to_string(INT32_MAX / 2) + " bytes of UTF-8; received " +
                     std::to_string(text.size()));
     }
     if (max_tokens > 0) {
         const int64_t least = min_tokens(model, text.size());
         if (least > max_tokens) {
-            return fail("ERR_CONTEXT_OVERFLOW", "text is " + std::to_string(text.size()) + " bytes, at least " + std::to_string(least) +
+            return fail(codes::CONTEXT_OVERFLOW, "text is " + std::to_string(text.size()) + " bytes, at least " + std::to_string(least) +
                         " tokens (no token of this vocabulary stands for more than " + std::to_string(model.max_piece_bytes) +
                         " bytes), more than the " + std::to_string(max_tokens) + " allowed");
         }
@@ -88,21 +88,21 @@ TokenizeResult tokenize_text(const ModelHandle & model, const std::string & text
         AbortGuard guard;
         r.tokens.resize(text.size() + 8);
         int32_t n = llama_tokenize(vocab, text.data(), (int32_t) text.size(), r.tokens.data(), (int32_t) r.tokens.size(), add_special, parse_special);
-        if (n == INT32_MIN) return fail("ERR_INVALID_ARG", "text has more tokens than llama.cpp can count");
+        if (n == INT32_MIN) return fail(codes::INVALID_ARG, "text has more tokens than llama.cpp can count");
         if (n < 0) {
             r.tokens.resize((size_t) -n);
             n = llama_tokenize(vocab, text.data(), (int32_t) text.size(), r.tokens.data(), (int32_t) r.tokens.size(), add_special, parse_special);
-            if (n < 0) return fail("ERR_NATIVE", "tokenization failed");
+            if (n < 0) return fail(codes::NATIVE, "tokenization failed");
         }
         r.tokens.resize((size_t) n);
         r.tokens.shrink_to_fit();
     } catch (const std::bad_alloc &) {
-        return fail("ERR_NATIVE", "tokenizing: out of memory");
+        return fail(codes::NATIVE, "tokenizing: out of memory");
     } catch (const std::exception & e) {
-        return fail("ERR_NATIVE", std::string("tokenizing failed inside llama.cpp (the model's vocabulary is inconsistent): ") + e.what());
+        return fail(codes::NATIVE, std::string("tokenizing failed inside llama.cpp (the model's vocabulary is inconsistent): ") + e.what());
     }
     if (max_tokens > 0 && (int64_t) r.tokens.size() > max_tokens) {
-        return fail("ERR_CONTEXT_OVERFLOW", "text has " + std::to_string(r.tokens.size()) + " tokens, more than the " +
+        return fail(codes::CONTEXT_OVERFLOW, "text has " + std::to_string(r.tokens.size()) + " tokens, more than the " +
                     std::to_string(max_tokens) + " allowed");
     }
     return r;

@@ -18,7 +18,7 @@ constexpr napi_type_tag kContextTag = {0x2c8d4e1f7a3b9056ULL, 0xe4f1a7c92b6d0183
 template <class T>
 T * unwrap_tagged(Napi::Env env, Napi::Value v, const napi_type_tag & tag, const char * what) {
     if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&tag)) {
-        throw_error(env, "ERR_INVALID_ARG", std::string(what) + " must be a native " + what + " object created by persona-steer");
+        throw_error(env, codes::INVALID_ARG, std::string(what) + " must be a native " + what + " object created by persona-steer");
     }
     return T::Unwrap(v.As<Napi::Object>());
 }

@@ -1,4 +1,6 @@
 import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Model } from '../../lib/index';
 import { NATIVE_CONTEXT_METHODS, NATIVE_MODEL_METHODS, native } from '../../lib/native';
 import { gpuLayers, requireModel, stories260K } from '../helpers/models';
@@ -35,4 +37,9 @@ t.test('the native context class cannot be built around a plain object', async (
   const Ctor = (native() as unknown as { NativeContext: new (m: unknown) => unknown }).NativeContext;
   t.throws(() => new Ctor({}), { code: 'ERR_INVALID_ARG' });
   t.throws(() => new Ctor(Object.create(Object.getPrototypeOf(model.native))), { code: 'ERR_INVALID_ARG' });
+});
+
+t.test('the addon reports the llama.cpp commit the lock file pins (passed through CMake, not written twice)', async (t) => {
+  const lock = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'vendor', 'llama.lock.json'), 'utf8')) as { llamaCpp: { commit: string } };
+  t.equal(native().llamaCppVersion, lock.llamaCpp.commit);
 });
