@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { ErrorCodes, PersonaSteerError, invalidArg } from './errors';
 import { call, callAsync, native, type NativeModel, type NativeModelInfo } from './native';
 import { checkFunction, checkKeys, checkObject, checkSignal, checkString, optBool, optInt } from './validate';
+import { isJinja, renderJinja } from './chat-template';
 import { Context, type ContextOptions } from './context';
 
 export interface LoadOptions {
@@ -18,11 +19,24 @@ export interface LoadOptions {
   onProgress?: (progress: number) => void;
   /** Aborts loading; the promise rejects with ERR_ABORTED. */
   signal?: AbortSignal;
+  /**
+   * The chat template to use instead of the model's: the name of one of llama.cpp's built-in
+   * templates ('chatml', 'llama3', ...) or a Jinja template (llama.cpp's --chat-template).
+   */
+  chatTemplate?: string;
+  /**
+   * Render the chat template with Jinja (@huggingface/jinja) rather than llama.cpp's built-in
+   * renderers (llama.cpp's --jinja). Default: llama.cpp's renderer for templates it recognises,
+   * Jinja for the rest, and Jinja for a Jinja `chatTemplate`.
+   */
+  jinja?: boolean;
 }
 
 export interface ModelInfo extends NativeModelInfo {
   /** Path the model was loaded from. */
   path: string;
+  /** The chat template in use: options.chatTemplate when given, else the model file's (null: none). */
+  chatTemplate: string | null;
 }
 
 export interface ChatMessage {
@@ -32,7 +46,7 @@ export interface ChatMessage {
 
 /** @internal Accepted option keys, per function (tests feed each a wrong-typed value). */
 export const MODEL_OPTION_KEYS = {
-  load: ['gpuLayers', 'useMmap', 'vocabOnly', 'checkTensors', 'onProgress', 'signal'],
+  load: ['gpuLayers', 'useMmap', 'vocabOnly', 'checkTensors', 'onProgress', 'signal', 'chatTemplate', 'jinja'],
   tokenize: ['addSpecial', 'parseSpecial'],
   detokenize: ['special'],
   applyChatTemplate: ['addAssistant', 'template'],
@@ -43,10 +57,14 @@ export class Model {
   readonly native: NativeModel;
   readonly info: Readonly<ModelInfo>;
   #disposed = false;
+  /** options.chatTemplate (replaces the file's) and options.jinja. */
+  readonly #template: { override: string | null; jinja: boolean };
 
-  private constructor(nativeModel: NativeModel, path: string) {
+  private constructor(nativeModel: NativeModel, path: string, template: { override: string | null; jinja: boolean }) {
     this.native = nativeModel;
-    this.info = Object.freeze({ ...nativeModel.info(), path });
+    const info = nativeModel.info();
+    this.info = Object.freeze({ ...info, path, chatTemplate: template.override ?? info.chatTemplate });
+    this.#template = template;
   }
 
   /** Loads a GGUF model on a native thread. */
@@ -60,6 +78,8 @@ export class Model {
     const checkTensors = optBool('options.checkTensors', opts.checkTensors, false);
     const onProgress = checkFunction<(p: number) => void>('options.onProgress', opts.onProgress);
     const signal = checkSignal('options.signal', opts.signal);
+    const chatTemplate = opts.chatTemplate === undefined ? null : checkString('options.chatTemplate', opts.chatTemplate);
+    const jinja = optBool('options.jinja', opts.jinja, false);
     let stat: fs.Stats;
     try {
       stat = fs.statSync(path);
@@ -72,7 +92,7 @@ export class Model {
     const onAbort = () => job.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return new Model(await callAsync(job.promise), path);
+      return new Model(await callAsync(job.promise), path, { override: chatTemplate, jinja });
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
@@ -107,14 +127,49 @@ export class Model {
     return call(() => this.live().detokenize(ids, !special, special));
   }
 
-  /** Formats a conversation with the model's chat template (llama.cpp's built-in template support). */
+  /** A token's own text (its UTF-8 bytes decoded alone; control tokens as their text). */
+  tokenText(token: number): string {
+    const [id] = toTokenArray('token', [token], this.info.vocabularySize, false);
+    return new TextDecoder().decode(call(() => this.live().tokenToPiece(id, true)));
+  }
+
+  /**
+   * Formats a conversation with a chat template: `options.template` (a llama.cpp built-in name or
+   * a Jinja template), else Model.load's `chatTemplate`, else the model file's. Jinja templates are
+   * rendered by @huggingface/jinja; named ones and the file's by llama.cpp's built-in renderers
+   * when llama.cpp recognises them (unless Model.load's `jinja`), by Jinja otherwise.
+   */
   applyChatTemplate(messages: ChatMessage[], options: { addAssistant?: boolean; template?: string } = {}): string {
     checkMessages(messages);
     const opts = checkObject('options', options);
     checkKeys('options', opts, MODEL_OPTION_KEYS.applyChatTemplate);
     const addAssistant = optBool('options.addAssistant', opts.addAssistant, true);
-    const template = opts.template === undefined ? null : checkString('options.template', opts.template);
-    return call(() => this.live().applyChatTemplate(messages, addAssistant, template));
+    const given = opts.template === undefined ? null : checkString('options.template', opts.template);
+    const nm = this.live();
+    const [template, name] = given !== null ? [given, 'options.template'] : this.#template.override !== null
+      ? [this.#template.override, "Model.load's options.chatTemplate"] : [this.info.chatTemplate, 'the model file\'s chat template'];
+    if (template === null) {
+      throw new PersonaSteerError(ErrorCodes.CHAT_TEMPLATE,
+        "the model has no chat template (tokenizer.chat_template); give one as options.template or Model.load's options.chatTemplate, or format prompts as plain text");
+    }
+    const jinja = () => renderJinja(template, name, {
+      messages, addGenerationPrompt: addAssistant, bosToken: this.#special(this.info.bosToken), eosToken: this.#special(this.info.eosToken),
+    });
+    if (isJinja(template) && (given !== null || this.#template.override !== null || this.#template.jinja)) return jinja();
+    try {
+      return call(() => nm.applyChatTemplate(messages, addAssistant, template));
+    } catch (e) {
+      // llama.cpp recognises a fixed list of templates; any other Jinja template is rendered as written.
+      if (e instanceof PersonaSteerError && e.code === ErrorCodes.CHAT_TEMPLATE && isJinja(template)) return jinja();
+      if (e instanceof PersonaSteerError && e.code === ErrorCodes.CHAT_TEMPLATE) {
+        throw new PersonaSteerError(ErrorCodes.CHAT_TEMPLATE, `${name} is neither a Jinja template nor one of llama.cpp's built-in template names: ${JSON.stringify(template.slice(0, 40))}`);
+      }
+      throw e;
+    }
+  }
+
+  #special(token: number): string {
+    return token >= 0 && token < this.info.vocabularySize ? this.tokenText(token) : '';
   }
 
   /** Creates an inference context on this model (the model stays alive while the context lives). */

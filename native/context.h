@@ -49,6 +49,7 @@ private:
     Napi::Value dispose(const Napi::CallbackInfo & info);
     Napi::Value info(const Napi::CallbackInfo & info);
     Napi::Value require_hooked_js(const Napi::CallbackInfo & info);
+    Napi::Value check_grammar_js(const Napi::CallbackInfo & info);
 
     void check_live(Napi::Env env) const;
     // JS thread: ERR_UNSUPPORTED_ARCH unless every block is hooked (hooks_ is set at creation).
