@@ -7,7 +7,7 @@ import { promptTokens } from '../persona/prompt-format';
 import { readTraitSpec } from '../persona/trait-spec';
 import { writeControlVector } from '../vector/control-vector-file';
 import { blocksFlag, bool, choice, int, num, parse, required, str, usageError } from './args';
-import { COMMON_FLAGS, MODEL_FLAGS, checkModelBlocks, loadVector, openModel, printJson } from './common';
+import { COMMON_FLAGS, MODEL_FLAGS, MODEL_USAGE, checkModelBlocks, loadVector, openModel, printJson } from './common';
 import type { Command } from './command';
 import { readQuestions, type QuestionLine } from './files';
 import { progressBar } from './progress';
@@ -40,8 +40,7 @@ export const calibrate: Command = {
   --margin F                move thresholds by F x |v_b| toward the quiet side (default 0.1 with the mean, else 0)
   --max-tokens N            with --measure response: tokens per answer (default 64)
   --out FILE                write here instead of rewriting --vector
-  --context-size N, --threads N, --gpu-layers N
-  --json                    print { out, blocks, thresholds, positions, statistic, percentile?, margin, measured, counts }
+${MODEL_USAGE}  --json                    print { out, blocks, thresholds, positions, statistic, percentile?, margin, measured, counts }
 `,
   async run(argv, { signal }) {
     const { values } = parse('calibrate', argv, {

@@ -5,7 +5,7 @@ import { extractPersonaVector, type ExtractionSamples, type ExtractionSweep, typ
 import { readTraitSpec } from '../persona/trait-spec';
 import { writeControlVector } from '../vector/control-vector-file';
 import { blocksFlag, bool, choice, int, num, parse, required, str, usageError } from './args';
-import { COMMON_FLAGS, MODEL_FLAGS, checkModelBlocks, openModel, printJson } from './common';
+import { COMMON_FLAGS, MODEL_FLAGS, MODEL_USAGE, blockZeroNote, checkModelBlocks, note, openModel, printJson, warn } from './common';
 import type { Command } from './command';
 import { loadJudge, readJson, readQuestions, writeText } from './files';
 import { progressBar } from './progress';
@@ -53,8 +53,7 @@ ${sweepUsage('sweep-max-tokens N').replace('--questions FILE          questions,
   --recommend N             without a sweep: blocks to recommend by separation (default 1)
   --coefficient A           the only (raw) coefficient the sweep tries; without a sweep, recorded as is
   --plot FILE.svg           bar chart of the separation per block
-  --context-size N, --threads N, --gpu-layers N
-  --json                    print { out, trait, method, positions, recommendation: { blocks, coefficient?, positions, by, reason? },
+${MODEL_USAGE}  --json                    print { out, trait, method, positions, recommendation: { blocks, coefficient?, positions, by, reason? },
                             recommendedBlocks, coefficient, counts, sweep?, blocks: [{ block, gap, pooledSd, separation,
                             positiveMean, negativeMean, vectorNorm, residualNorm }] }
 `,
@@ -134,11 +133,18 @@ ${sweepUsage('sweep-max-tokens N').replace('--questions FILE          questions,
       const recommended = md.recommendedBlocks ?? [];
       if (sweepPlot !== undefined && r.sweep) writeText(sweepPlot, sweepHeatMap(r.sweep, `${md.trait}: steering sweep`));
       if (plot !== undefined) {
+        // One pair has no spread, so no separation (gap / pooled SD): the chart shows the gap, and says so.
+        const noSpread = r.blocks.every((b) => !Number.isFinite(b.separation));
+        if (noSpread) warn(`--plot ${plot}: with ${r.counts.kept} kept pair${r.counts.kept === 1 ? '' : 's'} there is no spread (pooled SD) to divide by, so no separation; the chart shows the gap |mean(pos) - mean(neg)| per block instead`);
         writeText(plot, barChart({
-          title: `${md.trait}: separation per block (${md.method})`, xLabel: 'block', yLabel: 'gap / pooled SD',
-          labels: r.blocks.map((b) => String(b.block)), values: r.blocks.map((b) => b.separation),
+          title: noSpread ? `${md.trait}: gap per block (${md.method}; one pair: no separation)` : `${md.trait}: separation per block (${md.method})`,
+          xLabel: 'block', yLabel: noSpread ? 'gap (projection units)' : 'gap / pooled SD',
+          labels: r.blocks.map((b) => String(b.block)), values: r.blocks.map((b) => (noSpread ? b.gap : b.separation)),
           highlight: new Set(r.blocks.flatMap((b, i) => (recommended.includes(b.block) ? [i] : []))),
         }));
+      }
+      if (r.vector.has(0)) {
+        note(blockZeroNote(out, s.model.info.blockCount));
       }
       if (json) {
         printJson({

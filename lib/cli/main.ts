@@ -6,6 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ErrorCodes, PersonaSteerError } from '../errors';
+import { cliWording } from './api-words';
+import { activeFlags } from './args';
 import { bench } from './bench';
 import { calibrate } from './calibrate';
 import { capture } from './capture';
@@ -77,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const status = exitStatus(e);
     if (e instanceof PersonaSteerError) {
-      process.stderr.write(`${label}: ${e.code}: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      process.stderr.write(`${label}: ${e.code}: ${cliWording(e.message, activeFlags).replace(/\s*\n\s*/g, ' ')}\n`);
     } else {
       process.stderr.write(`${label}: internal error: ${(e as Error)?.message ?? String(e)}\n`);
       if (process.env.PERSONA_STEER_DEBUG === '1') process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
