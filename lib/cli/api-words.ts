@@ -21,8 +21,7 @@ const ALIASES: Record<string, string> = {
 const PHRASES: [RegExp, string][] = [
   [/pass format: 'plain' \(or a function\) to build prompts as plain text/g, 'use --format plain to build prompts as plain text, or give a template with --chat-template'],
   [/; use 'plain' or a function/g, '; use --format plain, or give a template with --chat-template'],
-  [/give one as options\.template or Model\.load's options\.chatTemplate, or format prompts as plain text/g,
-    'give one with --chat-template (a llama.cpp template name or a Jinja template), or use --format plain where the command has it'],
+
   [/create the context with a larger (options\.)?contextSize/g, 'give a larger --context-size'],
   [/unless options\.flashAttention is true/g, 'unless --flash-attn is given'],
 ];
@@ -36,7 +35,9 @@ function kebab(name: string): string {
  * accepts (without --); a path whose option has no such flag is left as it is.
  */
 export function cliWording(message: string, flags: ReadonlySet<string>): string {
-  let out = message;
+  const plain = flags.has('format') ? 'or use --format plain' : flags.has('chat') ? 'or leave out --chat (the prompt as plain text)' : 'or format prompts as plain text';
+  let out = message.replace(/give one as options\.template or Model\.load's options\.chatTemplate, or format prompts as plain text/g,
+    `give one with --chat-template (a llama.cpp template name or a Jinja template), ${plain}`);
   for (const [re, to] of PHRASES) out = out.replace(re, to);
   return out.replace(/\b(?:Model\.load's )?options\.([A-Za-z]+(?:\.[A-Za-z]+)?)((?:\.[A-Za-z0-9_$]+|\[\d+\])*)/g, (all, name: string, rest: string) => {
     const [head] = name.split('.');

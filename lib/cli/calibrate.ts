@@ -27,7 +27,7 @@ export const calibrate: Command = {
 
   --model, -m FILE          model GGUF
   --vector FILE             control-vector file (rewritten with the thresholds unless --out)
-  --spec FILE               neutral prompts: the spec's extraction and evaluation questions
+  --spec FILE               neutral prompts: the trait spec's extraction and evaluation questions (docs/vectors.md)
   --prompts FILE            neutral prompts: one question per line (or JSON lines / a JSON array of
                             strings or { "user", "system"? })
   --system TEXT             system prompt of the neutral prompts (default none)

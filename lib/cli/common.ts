@@ -2,7 +2,7 @@
 // files against the model, printing JSON and warnings.
 import fs from 'node:fs';
 import { KV_CACHE_TYPES, type Context, type ContextOptions } from '../context';
-import { ErrorCodes, PersonaSteerError } from '../errors';
+import { ErrorCodes, PersonaSteerError, invalidArg } from '../errors';
 import { Model, type LoadOptions } from '../model';
 import { modelFileHash } from '../persona/model-hash';
 import { checkVectorFitsModel, readControlVector } from '../vector/control-vector-file';
@@ -64,6 +64,7 @@ export function modelOptions(values: Values): { path: string; load: LoadOptions;
   const ctxSize = int(values, 'context-size', 8, 1 << 20);
   if (ctxSize !== undefined) context.contextSize = ctxSize;
   // 0 would mean "all cores" to llama.cpp: say it by leaving the flag out, not by a silent 0.
+  if (values.threads === '0') throw invalidArg('--threads', 'an integer in [1, 1024] (leave --threads out for all cores)', '0');
   const threads = int(values, 'threads', 1, 1024);
   if (threads !== undefined) context.threads = threads;
   const batch = int(values, 'batch-size', 1, 1 << 20);

@@ -24,7 +24,9 @@ export const extract: Command = {
   usage: `persona-steer extract --model M (--spec SPEC.json | --pairs PAIRS.json) --out FILE.gguf [options]
 
   --model, -m FILE          model GGUF
-  --spec FILE               trait spec (docs/vectors.md): responses are generated under each system-prompt pair
+  --spec FILE               trait spec: { "name", "description", "pairs": [{ "positive", "negative" }] (system
+                            prompts), "extractionQuestions": [...], "evaluationQuestions"?: [...] }; responses are
+                            generated under each pair (format: docs/vectors.md, "Trait specs"; examples/traits/)
   --pairs FILE              supplied responses: { "trait", "description"?, "samples": [{ "question"?,
                             "positive": { "prompt", "response" }, "negative": { "prompt", "response" } }] };
                             a prompt is raw text, or { "system"?, "user" } formatted by --format

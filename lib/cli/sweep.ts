@@ -92,7 +92,7 @@ export const sweep: Command = {
 
   --model, -m FILE          model GGUF
   --vector FILE             control-vector file to sweep
-  --spec FILE               trait spec: reference answers are generated under its pairs' prompts
+  --spec FILE               trait spec (docs/vectors.md, "Trait specs"): reference answers are generated under its pairs' prompts
                             (temperature 1, 64 tokens), and its evaluation questions (else extraction
                             questions, the first 12) are the default questions
   --pairs FILE              reference answers (the format of extract --pairs)
