@@ -22,6 +22,8 @@ const WRONG: Record<string, unknown[]> = {
   checkTensors: ['yes', {}],
   onProgress: ['f', {}, 1],
   signal: [{}, { aborted: true }, 'signal'],
+  chatTemplate: ['', 5, {}],
+  jinja: ['yes', 1],
 };
 
 t.test('every load option has wrong-value cases', async (t) => {
