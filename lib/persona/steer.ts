@@ -167,7 +167,7 @@ export function cap(vector: PersonaVector, given?: CapOptions | CapThresholds): 
     const owner = md.capBlocks ?? md.recommendedBlocks;
     if (md.capThresholds === undefined || owner === undefined) {
       if (given === undefined) {
-        throw invalidArg('options', "given (cap(vector) alone caps at the vector's recorded thresholds, and this vector records none: " +
+        throw invalidArg('options', "given (cap(vector) alone caps at the vector's recorded thresholds, and this vector's metadata has no capThresholds: " +
           'calibrate them with calibrateCap and withCapThresholds, or persona-steer calibrate; or pass { max } or { min })', given);
       }
       throw invalidArg('options', "an object with max or min (the vector's metadata has no capThresholds: run calibrateCap and withCapThresholds, or persona-steer calibrate)", options);

@@ -85,14 +85,14 @@ t.test('a vector extracted from another model file of the same shape gets a warn
 
 t.test('cap(v) with no options on a vector without recorded thresholds says what to run', async (t) => {
   const v = PersonaVector.fromBlocks({ 1: [1, 0] });
-  t.throws(() => cap(v), { code: 'ERR_INVALID_ARG', message: /^options must be given \(cap\(vector\) alone caps at the vector's recorded thresholds, and this vector records none: calibrate them with calibrateCap.*; received undefined$/ });
-  t.throws(() => cap(v, {}), { message: /^options must be an object with max or min .*; received an empty object \(\{\}\)$/ });
+  t.throws(() => cap(v), { code: 'ERR_INVALID_ARG', message: /^options must be given \(cap\(vector\) alone caps at the vector's recorded thresholds, and this vector's metadata has no capThresholds: calibrate them with calibrateCap.*; received undefined$/ });
+  t.throws(() => cap(v, {}), { message: /^options must be an object with max or min .*; received an object with no keys \(\{\}\)$/ });
 });
 
 t.test('received objects are described by their keys or class', async (t) => {
-  t.equal(describe({}), 'an empty object ({})');
+  t.equal(describe({}), 'an object with no keys ({})');
   t.equal(describe({ nEmbd: 1, nLayer: 2 }), 'an object with keys nEmbd, nLayer');
   t.equal(describe({ a: 1 }), 'an object with key a');
-  t.equal(describe(new Map()), 'a Map');
-  t.equal(describe(PersonaVector.fromBlocks({ 0: [1] })), 'a PersonaVector');
+  t.equal(describe(new Map()), 'an object (Map)');
+  t.equal(describe(PersonaVector.fromBlocks({ 0: [1] })), 'an object (PersonaVector)');
 });
