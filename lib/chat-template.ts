@@ -1,8 +1,12 @@
 // Chat templates as Jinja, rendered by @huggingface/jinja (the Jinja subset Hugging Face's
 // transformers.js uses for the chat templates stored in model files). llama.cpp's own renderer
 // only recognises a built-in list of templates by their text; this renders any template exactly.
-import { Template } from '@huggingface/jinja';
+import type { Template } from '@huggingface/jinja';
 import { ErrorCodes, PersonaSteerError } from './errors';
+
+// Loaded on first use: most programs never render a Jinja template, and the library then loads
+// without the dependency (for example from a transpiled copy outside node_modules' reach).
+let jinja: typeof import('@huggingface/jinja') | undefined;
 
 /** Whether a template string is Jinja (rather than the name of one of llama.cpp's built-in templates). */
 export function isJinja(template: string): boolean {
@@ -15,7 +19,8 @@ function compile(template: string, name: string): Template {
   let t = parsed.get(template);
   if (!t) {
     try {
-      t = new Template(template);
+      jinja ??= require('@huggingface/jinja') as typeof import('@huggingface/jinja');
+      t = new jinja.Template(template);
     } catch (e) {
       throw new PersonaSteerError(ErrorCodes.CHAT_TEMPLATE, `${name} is not a Jinja template this renderer parses: ${(e as Error).message}`);
     }
