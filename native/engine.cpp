@@ -247,9 +247,11 @@ bool Engine::step() {
         return !jobs_.empty();
     }
 
+    // Every job reads its rows of this step before any finishes: finishing one releases its
+    // sequence, which re-lays out the monitor columns the others' rows are read with.
+    for (Job * jp : in) collect(*jp, jp->sample_row);
     for (Job * jp : in) {
         Job & job = *jp;
-        collect(job, job.sample_row);
         if (job.generating) {
             job.pos++;
         } else {

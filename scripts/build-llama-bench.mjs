@@ -17,9 +17,13 @@
 //   node scripts/build-llama-bench.mjs --from-source    compile vendor/llama.cpp too
 //   node scripts/build-llama-bench.mjs --print-path     print the binary's path (exit 1 if none)
 //   node scripts/build-llama-bench.mjs --configure-only run CMake's configure step only
+//   node scripts/build-llama-bench.mjs --server         build llama.cpp's llama-server instead, for
+//                                                       npm run bench:server (it also compiles
+//                                                       tools/mtmd: ~20 min on 2 busy cores)
 //
 // The result is bench/.llama-bench/bin/llama-bench and llama-batched-bench, plus
-// bench/.llama-bench/bin/llama-bench.json (commit, which libraries, when).
+// bench/.llama-bench/bin/llama-bench.json (commit, which libraries, when); with --server,
+// bench/.llama-bench/bin/llama-server and llama-server.json.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -33,7 +37,9 @@ const srcDir = path.join(work, 'src');
 // One build folder per mode, so switching libraries only relinks (common/ is not compiled again).
 let buildDir = path.join(work, 'build');
 const binDir = path.join(work, 'bin');
-const binPath = path.join(binDir, process.platform === 'win32' ? 'llama-bench.exe' : 'llama-bench');
+const server = process.argv.includes('--server');
+const mainTool = server ? 'llama-server' : 'llama-bench';
+const binPath = path.join(binDir, process.platform === 'win32' ? `${mainTool}.exe` : mainTool);
 const vendored = path.join(root, 'vendor', 'llama.cpp');
 const cacheDir = path.join(root, 'vendor', '.cache');
 const lock = JSON.parse(fs.readFileSync(path.join(root, 'vendor', 'llama.lock.json'), 'utf8'));
@@ -44,10 +50,12 @@ const valueOf = (f) => { const i = argv.indexOf(f); return i >= 0 ? argv[i + 1] 
 const log = (m) => process.stderr.write(`[build-llama-bench] ${m}\n`);
 
 // What llama-bench needs beyond libllama: its own folder, common/, vendor/ (nlohmann, cpp-httplib,
-// sheredom ...), the CMake helpers and the license.
+// sheredom ...), the CMake helpers and the license. llama-server also needs tools/mtmd (its
+// multimodal library), tools/ui (its web page, built empty here) and that page's script.
 // The tools built, with their folders in the bundle.
-const TOOLS = { 'llama-bench': 'tools/llama-bench', 'llama-batched-bench': 'tools/batched-bench' };
-const ARCHIVE_PATHS = ['LICENSE', 'cmake', 'ggml/cmake', 'common', 'vendor', ...Object.values(TOOLS)];
+const TOOLS = server ? { 'llama-server': 'tools/server' } : { 'llama-bench': 'tools/llama-bench', 'llama-batched-bench': 'tools/batched-bench' };
+const ARCHIVE_PATHS = ['LICENSE', 'cmake', 'ggml/cmake', 'common', 'vendor', 'tools/llama-bench', 'tools/batched-bench',
+  'tools/server', 'tools/mtmd', 'tools/ui', 'scripts/ui-assets.cmake'];
 
 if (has('--print-path')) {
   if (fs.existsSync(binPath)) { process.stdout.write(binPath + '\n'); process.exit(0); }
@@ -81,7 +89,7 @@ function extractSources() {
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'llama-bench-src-'));
   try {
-    log('extracting tools/llama-bench, common/ and vendor/ from the pinned source bundle');
+    log('extracting tools/, common/ and vendor/ from the pinned source bundle');
     run('tar', ['-xzf', findTarball(), '-C', tmp, lock.source.bundlePath]);
     const bundle = path.join(tmp, lock.source.bundlePath);
     const bare = path.join(tmp, 'repo.git');
@@ -173,8 +181,19 @@ add_subdirectory("${p(vendored)}" llama.cpp EXCLUDE_FROM_ALL)
   const tail = `add_subdirectory(vendor/nlohmann)
 add_subdirectory(vendor/sheredom)
 add_subdirectory(vendor/cpp-httplib)
+add_subdirectory(vendor/hash)
+add_subdirectory(vendor/miniaudio)
+add_subdirectory(vendor/stb)
 add_subdirectory(common)
-${Object.values(TOOLS).map((d) => `add_subdirectory(${d})`).join('\n')}
+add_subdirectory(tools/llama-bench)
+add_subdirectory(tools/batched-bench)
+# llama-server: no web page (nothing is downloaded at build time), no mtmd command-line tools
+set(LLAMA_BUILD_UI OFF)
+set(LLAMA_USE_PREBUILT_UI OFF)
+set(LLAMA_BUILD_TOOLS OFF)
+add_subdirectory(tools/mtmd)
+add_subdirectory(tools/ui)
+add_subdirectory(tools/server)
 `;
   return head + llama + tail;
 }
@@ -212,7 +231,7 @@ function main() {
     fs.copyFileSync(built, dest);
     fs.chmodSync(dest, 0o755);
   }
-  fs.writeFileSync(path.join(binDir, 'llama-bench.json'), JSON.stringify({
+  fs.writeFileSync(path.join(binDir, `${mainTool}.json`), JSON.stringify({
     llamaCppCommit: lock.llamaCpp.commit,
     libraries: libs ? `${libs.folder}/llama.cpp (static, shared with the addon build)` : 'vendor/llama.cpp compiled here',
     builtAt: new Date().toISOString(),

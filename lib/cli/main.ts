@@ -19,9 +19,10 @@ import { extract } from './extract';
 import { generate } from './generate';
 import { inspect } from './inspect';
 import { monitor } from './monitor';
+import { serve } from './serve';
 import { sweep } from './sweep';
 
-const COMMANDS: Command[] = [extract, sweep, calibrate, generate, chat, monitor, inspect, capture, bench, demo];
+const COMMANDS: Command[] = [extract, sweep, calibrate, generate, chat, monitor, inspect, capture, bench, demo, serve];
 
 function version(): string {
   try {

@@ -6,7 +6,7 @@ import { benchRunnerPath } from '../../lib/cli/bench';
 import { CLI, requireBuiltCli, runCli } from '../helpers/cli';
 import { root } from '../helpers/models';
 
-const COMMANDS = ['extract', 'generate', 'chat', 'monitor', 'inspect', 'capture', 'bench', 'demo'];
+const COMMANDS = ['extract', 'generate', 'chat', 'monitor', 'inspect', 'capture', 'bench', 'demo', 'serve'];
 
 t.before(() => requireBuiltCli());
 
@@ -35,7 +35,7 @@ t.test('--version prints the package version', async (t) => {
 t.test('a missing or unknown command is a usage error with status 2', async (t) => {
   const none = runCli([]);
   t.equal(none.status, 2);
-  t.match(none.stderr, /^persona-steer: ERR_INVALID_ARG: a command is required \(extract, sweep, calibrate, generate, chat, monitor, inspect, capture, bench, demo\)/);
+  t.match(none.stderr, /^persona-steer: ERR_INVALID_ARG: a command is required \(extract, sweep, calibrate, generate, chat, monitor, inspect, capture, bench, demo, serve\)/);
   oneLine(t, none.stderr);
   const bad = runCli(['steer']);
   t.equal(bad.status, 2);
