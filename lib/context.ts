@@ -15,6 +15,7 @@ import {
 } from './native';
 import type { ChatMessage, Model } from './model';
 import { checkMessages, toTokenArray } from './model';
+import { jsonSchemaToGrammar } from './grammar/json-schema';
 import { SequencePool } from './sequence-pool';
 import { toNativeOp, toNativePlan, type SteeringPlan, type SteerOp, type VectorInput } from './steering';
 import {
@@ -31,9 +32,19 @@ export interface ContextOptions {
   threads?: number;
   /** Sequences (default 1): how many calls run at once, decoded together. */
   sequences?: number;
-  /** Flash attention (default false). */
+  /** Flash attention (default false; llama.cpp's -fa). */
   flashAttention?: boolean;
+  /**
+   * KV cache element type (llama.cpp's -ctk/-ctv): one type for K and V, or { k, v } (default
+   * 'f16'). A quantized V cache needs flashAttention, as in llama.cpp. Quantized caches trade a
+   * little accuracy for memory (docs/api.md gives the measured differences).
+   */
+  kvCacheType?: KvCacheType | { k?: KvCacheType; v?: KvCacheType };
 }
+
+/** KV cache element types, as llama.cpp's --cache-type-k/--cache-type-v name them. */
+export const KV_CACHE_TYPES = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'iq4_nl', 'q5_0', 'q5_1'] as const;
+export type KvCacheType = typeof KV_CACHE_TYPES[number];
 
 /** A prompt: text (tokenized with the model's special tokens), token ids, or chat messages. */
 export type PromptInput = string | ArrayLike<number> | { messages: ChatMessage[] };
@@ -54,6 +65,17 @@ export interface SamplingOptions {
   repeatPenalty?: number;
   repeatLastN?: number;
   seed?: number;
+  /**
+   * A GBNF grammar (llama.cpp's grammar format, root rule `root`): only text the grammar accepts
+   * is generated (llama.cpp's grammar sampler, ahead of the other samplers).
+   */
+  grammar?: string;
+  /** A JSON schema (the subset docs/api.md lists), turned into a grammar: the output is JSON valid under it. */
+  jsonSchema?: object | boolean;
+  /** Report each generated token's log-probability under the model (log-softmax of the raw logits). */
+  logprobs?: boolean;
+  /** Also report the N most likely tokens at each step, 0–100 (implies logprobs). */
+  topLogprobs?: number;
 }
 
 export interface GenerateOptions extends SamplingOptions {
@@ -126,9 +148,9 @@ export interface LogitsResult {
 
 /** @internal Accepted option keys, per function (tests feed each a wrong-typed value). */
 export const CONTEXT_OPTION_KEYS = {
-  createContext: ['contextSize', 'batchSize', 'threads', 'sequences', 'flashAttention'],
+  createContext: ['contextSize', 'batchSize', 'threads', 'sequences', 'flashAttention', 'kvCacheType'],
   generate: ['greedy', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed',
-    'maxTokens', 'stop', 'stopAtEog', 'signal', 'steer', 'monitor', 'capture'],
+    'grammar', 'jsonSchema', 'logprobs', 'topLogprobs', 'maxTokens', 'stop', 'stopAtEog', 'signal', 'steer', 'monitor', 'capture'],
   capture: ['steer', 'blocks', 'positions', 'reduce'],
   captureMean: ['steer', 'blocks', 'signal'],
   projectionMeans: ['steer', 'signal'],
@@ -177,6 +199,9 @@ export class Context {
   readonly threads: number;
   /** Sequences: how many calls run at once. */
   readonly sequences: number;
+  readonly flashAttention: boolean;
+  /** KV cache element types. */
+  readonly kvCacheType: { k: KvCacheType; v: KvCacheType };
   #disposed = false;
   #disposing: Promise<void> | null = null;
   #default: NativePlan | null = null;
@@ -185,9 +210,11 @@ export class Context {
   /** @internal Sequence objects by id, told when a one-shot call borrows their cells. */
   readonly owners = new Map<number, { invalidate(): void }>();
 
-  private constructor(model: Model, nativeContext: NativeContext) {
+  private constructor(model: Model, nativeContext: NativeContext, flashAttention: boolean, kv: { k: KvCacheType; v: KvCacheType }) {
     this.model = model;
     this.native = nativeContext;
+    this.flashAttention = flashAttention;
+    this.kvCacheType = kv;
     const info = nativeContext.info();
     this.contextSize = info.contextSize;
     this.batchSize = info.batchSize;
@@ -207,10 +234,11 @@ export class Context {
     const batchSize = optInt('options.batchSize', o.batchSize, 1, contextSize * sequences, Math.min(512, contextSize * sequences));
     const threads = optInt('options.threads', o.threads, 0, 1024, 0);
     const flashAttention = optBool('options.flashAttention', o.flashAttention, false);
+    const kv = readKvCacheType(o.kvCacheType, flashAttention);
     checkContextMemory(model.info, { contextSize, batchSize, sequences, flashAttention }, model.onGpu);
     const nm = model.live();
-    const nc = await callAsync(native().createContext(nm, { contextSize, batchSize, threads, sequences, flashAttention }));
-    return new Context(model, nc);
+    const nc = await callAsync(native().createContext(nm, { contextSize, batchSize, threads, sequences, flashAttention, typeK: kv.k, typeV: kv.v }));
+    return new Context(model, nc, flashAttention, kv);
   }
 
   get disposed(): boolean {
@@ -224,15 +252,18 @@ export class Context {
   }
 
   /**
-   * Prompt to token ids (text gets the model's BOS and parses control tokens), on this thread. The
-   * calls (generate, capture, logits, ...) tokenize text longer than 4 KiB on a worker thread
-   * instead, so a huge prompt never blocks the event loop; use this for short prompts.
+   * Prompt to token ids (text gets the model's BOS and parses control tokens), on this thread. An
+   * empty string is the BOS token alone, as llama.cpp's tools start an empty prompt, on models that
+   * add a BOS. The calls (generate, capture, logits, ...) tokenize text longer than 4 KiB on a
+   * worker thread instead, so a huge prompt never blocks the event loop; use this for short prompts.
    */
   tokens(prompt: PromptInput, name = 'prompt'): Int32Array {
     let ids: Int32Array;
     if (typeof prompt === 'string') {
-      if (prompt.length === 0) throw invalidArg(name, 'a non-empty string, token ids or { messages }', prompt);
       ids = this.model.tokenize(prompt);
+      if (ids.length === 0 && prompt.length === 0) {
+        throw invalidArg(name, "a non-empty string (an empty prompt starts from the BOS token, which this model does not add), token ids or { messages }", prompt);
+      }
     } else if (prompt !== null && typeof prompt === 'object' && 'messages' in prompt) {
       ids = this.model.tokenize(this.#render(prompt, name), { addSpecial: false });
     } else {
@@ -276,7 +307,7 @@ export class Context {
     if (ids.length === 0) throw invalidArg(name, 'a prompt of at least one token', prompt);
     if (ids.length > this.contextSize) {
       throw new PersonaSteerError(ErrorCodes.CONTEXT_OVERFLOW,
-        `${name} has ${ids.length} tokens but the context holds ${this.contextSize} per sequence; create the context with a larger contextSize`);
+        `${name} has ${ids.length} tokens but the context holds ${this.contextSize} per sequence; create the context with a larger options.contextSize`);
     }
     return ids;
   }
@@ -324,7 +355,7 @@ export class Context {
     const o = readOptions('options', options, CONTEXT_OPTION_KEYS.generate);
     const tokens = this.promptTokens(prompt);
     const maxTokens = optInt('options.maxTokens', o.maxTokens, 1, 1 << 20, 256);
-    const sampling = readSampling(o);
+    const sampling = readSampling(o, this);
     const stopAtEog = optBool('options.stopAtEog', o.stopAtEog, true);
     const signal = checkSignal('options.signal', o.signal);
     let stops: string[] = [];
@@ -381,7 +412,8 @@ export class Context {
       }
       const promise = callAsync(job.promise).then((s) => { run.done(s, stream.emittedTokens); return s; }, (err) => { run.done(null, []); throw err; });
       return { promise, abort: job.abort, setSteering: job.setSteering };
-    }, (plan) => (plan === null ? null : this.planOption(plan, 'plan') ?? null));
+    }, (plan) => (plan === null ? null : this.planOption(plan, 'plan') ?? null),
+    req.sampling.logprobs >= 0 ? (id) => this.model.tokenText(id) : null);
     if (req.signal) {
       const signal = req.signal;
       if (signal.aborted) stream.abort();
@@ -786,8 +818,21 @@ function commonPrefix(a: Int32Array, b: Int32Array): number {
   return i;
 }
 
-function readSampling(o: Record<string, unknown>): NativeSampling {
+function readSampling(o: Record<string, unknown>, ctx: Context): NativeSampling {
+  if (o.grammar !== undefined && o.jsonSchema !== undefined) {
+    throw invalidArg('options.jsonSchema', 'absent when options.grammar is given (one constraint per call)', o.jsonSchema);
+  }
+  const grammar = o.grammar !== undefined ? checkString('options.grammar', o.grammar)
+    : o.jsonSchema !== undefined ? jsonSchemaToGrammar(o.jsonSchema, 'options.jsonSchema') : '';
+  if (grammar !== '') {
+    const why = ctx.live().checkGrammar(grammar);
+    if (why !== '') throw invalidArg(o.grammar !== undefined ? 'options.grammar' : 'options.jsonSchema', `a grammar llama.cpp parses (${why})`, o.grammar ?? o.jsonSchema);
+  }
+  const logprobs = optBool('options.logprobs', o.logprobs, false);
+  const top = optInt('options.topLogprobs', o.topLogprobs, 0, 100, 0);
   return {
+    grammar,
+    logprobs: logprobs || o.topLogprobs !== undefined ? top : -1,
     greedy: optBool('options.greedy', o.greedy, false),
     temperature: optNumber('options.temperature', o.temperature, 0, 100, 0.8),
     topK: optInt('options.topK', o.topK, 0, 1 << 24, 40),
@@ -797,6 +842,25 @@ function readSampling(o: Record<string, unknown>): NativeSampling {
     repeatLastN: optInt('options.repeatLastN', o.repeatLastN, 0, 1 << 20, 64),
     seed: optInt('options.seed', o.seed, 0, 0xffffffff, 0xffffffff & Date.now()),
   };
+}
+
+function readKvCacheType(value: unknown, flashAttention: boolean): { k: KvCacheType; v: KvCacheType } {
+  const one = (name: string, v: unknown) => checkOneOf(name, v, KV_CACHE_TYPES, 'f16');
+  let kv: { k: KvCacheType; v: KvCacheType };
+  let vName = 'options.kvCacheType';
+  if (value === undefined || typeof value === 'string') {
+    const t = one('options.kvCacheType', value);
+    kv = { k: t, v: t };
+  } else {
+    const o = checkObject('options.kvCacheType', value, false);
+    checkKeys('options.kvCacheType', o, ['k', 'v']);
+    kv = { k: one('options.kvCacheType.k', o.k), v: one('options.kvCacheType.v', o.v) };
+    vName = 'options.kvCacheType.v';
+  }
+  if (!flashAttention && !['f32', 'f16', 'bf16'].includes(kv.v)) {
+    throw invalidArg(vName, "'f32', 'f16' or 'bf16' unless options.flashAttention is true (llama.cpp quantizes the V cache only with flash attention)", kv.v);
+  }
+  return kv;
 }
 
 function abortedSummary(promptTokens: number): NativeGenerateSummary {

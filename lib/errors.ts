@@ -78,7 +78,14 @@ export function describe(value: unknown): string {
   if (ArrayBuffer.isView(value)) {
     return `a ${value.constructor.name} of length ${(value as unknown as { length: number }).length}`;
   }
-  return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto === Object.prototype || proto === null) {
+    const keys = Object.keys(value as object);
+    if (keys.length === 0) return 'an object with no keys ({})';
+    return `an object with key${keys.length > 1 ? 's' : ''} ${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', ...' : ''}`;
+  }
+  const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
+  return `an object (${ctor || Object.prototype.toString.call(value).slice(8, -1)})`;
 }
 
 export function invalidArg(name: string, expected: string, received: unknown): PersonaSteerError {

@@ -12,6 +12,18 @@ export interface TokenEvent {
   text: string;
   /** Monitored projections at the position whose output picked this token. */
   projections: Projection[];
+  /** With options.logprobs: this token's log-probability under the model (natural log). */
+  logprob?: number;
+  /** With options.topLogprobs: the most likely tokens at this step, most likely first. */
+  topLogprobs?: TokenLogprob[];
+}
+
+/** A token and its log-probability (natural log of the softmax of the model's raw logits). */
+export interface TokenLogprob {
+  token: number;
+  /** The token's own text (UTF-8 decoded on its own; a partial character shows as U+FFFD). */
+  text: string;
+  logprob: number;
 }
 
 export type StopReason = 'eog' | 'max-tokens' | 'stop-string' | 'abort' | 'context-full';
@@ -42,6 +54,8 @@ export interface GenerationResult {
   lastPromptProjections: Projection[];
   captures: CapturedRows[];
   graphBuilds: number;
+  /** With options.logprobs / topLogprobs: one entry per generated token. */
+  logprobs?: (TokenLogprob & { topLogprobs?: TokenLogprob[] })[];
 }
 
 export function splitRows(r: NativeRows, width: number): CapturedRows {
@@ -72,19 +86,25 @@ export class GenerationStream implements AsyncIterable<TokenEvent> {
   #projections: Projection[][] = [];
   #stops: string[];
   #maxStop: number;
+  /** Set when the call asked for log-probabilities: a token's text. */
+  #tokenText: ((token: number) => string) | null;
+  get #wantLogprobs(): boolean { return this.#tokenText !== null; }
+  #logprobs: (TokenLogprob & { topLogprobs?: TokenLogprob[] })[] | null = null;
 
   /** @internal */
   constructor(stops: string[], private readonly layout: MonitorLayout | null, private readonly nEmbd: number,
-    start: (onToken: (t: number, b: Uint8Array, m: Float32Array | null) => void, aborted: () => boolean) =>
+    start: (onToken: (t: number, b: Uint8Array, m: Float32Array | null, p: Float64Array | null) => void, aborted: () => boolean) =>
       Promise<{ promise: Promise<NativeGenerateSummary>; abort(): void; setSteering(plan: NativePlan | null): void }>,
-    toPlan: (plan: SteeringPlan | SteerOp[] | null) => NativePlan | null) {
+    toPlan: (plan: SteeringPlan | SteerOp[] | null) => NativePlan | null,
+    tokenText: ((token: number) => string) | null = null) {
     this.#stops = stops;
+    this.#tokenText = tokenText;
     this.#maxStop = stops.reduce((m, s) => Math.max(m, s.length), 0);
     this.#toPlan = toPlan;
     this.result = (async () => {
       try {
         // `aborted` lets a start that runs later (queued behind other work) skip the native call.
-        const job = await start((t, b, m) => this.#onToken(t, b, m), () => this.#abortRequested || this.#stopped !== null);
+        const job = await start((t, b, m, p) => this.#onToken(t, b, m, p), () => this.#abortRequested || this.#stopped !== null);
         this.#nativeAbort = job.abort;
         this.#nativeSteer = job.setSteering;
         if (this.#pendingPlan) job.setSteering(this.#pendingPlan.plan);
@@ -143,11 +163,12 @@ export class GenerationStream implements AsyncIterable<TokenEvent> {
     return hold;
   }
 
-  #onToken(token: number, bytes: Uint8Array, monitor: Float32Array | null): void {
+  #onToken(token: number, bytes: Uint8Array, monitor: Float32Array | null, probs: Float64Array | null): void {
     this.#raw.push(token);
     if (this.#stopped) return;
     this.#tokens.push(token);
     const projections = this.layout ? readProjections(this.layout, monitor) : [];
+    const lp = probs ? this.#readLogprobs(token, bytes, probs) : null;
     this.#projections.push(projections);
     this.#full += this.#decoder.decode(bytes, { stream: true });
     if (this.#stops.length > 0) {
@@ -163,14 +184,27 @@ export class GenerationStream implements AsyncIterable<TokenEvent> {
         this.#emitted = cut;
         this.#stopped = 'stop-string';
         this.#nativeAbort?.();
-        this.#push({ token, text, projections });
+        this.#push({ token, text, projections, ...lp });
         return;
       }
     }
     const end = this.#full.length - this.#holdback();
     const text = end > this.#emitted ? this.#full.slice(this.#emitted, end) : '';
     this.#emitted = Math.max(this.#emitted, end);
-    this.#push({ token, text, projections });
+    this.#push({ token, text, projections, ...lp });
+  }
+
+  /** probs: [logprob of token, then (id, logprob) pairs] from the native loop. */
+  #readLogprobs(token: number, bytes: Uint8Array, probs: Float64Array): { logprob: number; topLogprobs?: TokenLogprob[] } {
+    const text = (id: number) => this.#tokenText!(id);
+    const out: { logprob: number; topLogprobs?: TokenLogprob[] } = { logprob: probs[0] };
+    if (probs.length > 1) {
+      out.topLogprobs = [];
+      for (let i = 1; i + 1 < probs.length; i += 2) out.topLogprobs.push({ token: probs[i], text: text(probs[i]), logprob: probs[i + 1] });
+    }
+    this.#logprobs ??= [];
+    this.#logprobs.push({ token, text: new TextDecoder().decode(bytes), ...out });
+    return out;
   }
 
   #finish(s: NativeGenerateSummary): GenerationResult {
@@ -210,6 +244,7 @@ export class GenerationStream implements AsyncIterable<TokenEvent> {
       lastPromptProjections,
       captures: s.captures.map((r) => splitRows(r, this.nEmbd)),
       graphBuilds: s.graphBuilds,
+      ...(this.#logprobs || this.#wantLogprobs ? { logprobs: this.#logprobs ?? [] } : {}),
     };
     this.#end();
     return result;

@@ -4,6 +4,7 @@ import { hashOpenFile } from './model-file-hash';
 import { call, callAsync, native, type NativeModel, type NativeModelInfo } from './native';
 import { openRegularFile } from './regular-file';
 import { checkFunction, checkKeys, checkObject, checkSignal, checkString, optBool, optInt } from './validate';
+import { isJinja, renderJinja } from './chat-template';
 import { Context, type ContextOptions } from './context';
 import { checkRpcLoadOptions } from './rpc';
 
@@ -31,11 +32,23 @@ export interface LoadOptions {
   tensorSplit?: number[];
   /** How long to wait for each RPC server's handshake at load (ms, default 5000). */
   rpcTimeoutMs?: number;
+   * The chat template to use instead of the model's: the name of one of llama.cpp's built-in
+   * templates ('chatml', 'llama3', ...) or a Jinja template (llama.cpp's --chat-template).
+   */
+  chatTemplate?: string;
+  /**
+   * Render the chat template with Jinja (@huggingface/jinja) rather than llama.cpp's built-in
+   * renderers (llama.cpp's --jinja). Default: llama.cpp's renderer for templates it recognises,
+   * Jinja for the rest, and Jinja for a Jinja `chatTemplate`.
+   */
+  jinja?: boolean;
 }
 
 export interface ModelInfo extends NativeModelInfo {
   /** Path the model was loaded from. */
   path: string;
+  /** The chat template in use: options.chatTemplate when given, else the model file's (null: none). */
+  chatTemplate: string | null;
   /**
    * "sha256-ends:<hex>" of the file as it was loaded (modelFileHash: its size, first and last MiB),
    * so code holding the model never reads the file again.
@@ -66,7 +79,7 @@ export interface ChatMessage {
 
 /** @internal Accepted option keys, per function (tests feed each a wrong-typed value). */
 export const MODEL_OPTION_KEYS = {
-  load: ['gpuLayers', 'useMmap', 'vocabOnly', 'checkTensors', 'onProgress', 'signal', 'rpcServers', 'tensorSplit', 'rpcTimeoutMs'],
+  load: ['gpuLayers', 'useMmap', 'vocabOnly', 'checkTensors', 'onProgress', 'signal', 'rpcServers', 'tensorSplit', 'rpcTimeoutMs', 'chatTemplate', 'jinja'],
   tokenize: ['addSpecial', 'parseSpecial'],
   tokenizeAsync: ['addSpecial', 'parseSpecial', 'maxTokens'],
   detokenize: ['special'],
@@ -80,11 +93,15 @@ export class Model {
   /** @internal Blocks were offloaded to a GPU: contexts allocate device memory (checked by llama.cpp). */
   readonly onGpu: boolean;
   #disposed = false;
+  /** options.chatTemplate (replaces the file's) and options.jinja. */
+  readonly #template: { override: string | null; jinja: boolean };
 
-  private constructor(nativeModel: NativeModel, path: string, fileHash: string, onGpu: boolean) {
+  private constructor(nativeModel: NativeModel, path: string, fileHash: string, onGpu: boolean, template: { override: string | null; jinja: boolean }) {
     this.native = nativeModel;
-    this.info = Object.freeze({ ...call(() => nativeModel.info()), path, fileHash });
+    const info = call(() => nativeModel.info());
+    this.info = Object.freeze({ ...info, path, fileHash, chatTemplate: template.override ?? info.chatTemplate });
     this.onGpu = onGpu;
+    this.#template = template;
   }
 
   /** Loads a GGUF model on a native thread. */
@@ -99,6 +116,8 @@ export class Model {
     const onProgress = checkFunction<(p: number) => void>('options.onProgress', opts.onProgress);
     const signal = checkSignal('options.signal', opts.signal);
     const rpc = checkRpcLoadOptions(opts);
+    const chatTemplate = opts.chatTemplate === undefined ? null : checkNoNul('options.chatTemplate', checkString('options.chatTemplate', opts.chatTemplate));
+    const jinja = optBool('options.jinja', opts.jinja, false);
     if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, `loading ${path} was aborted`);
     // A regular file, checked on a descriptor opened without blocking (a FIFO would wait for a
     // writer), hashed from that descriptor. The native loader checks its own descriptor again.
@@ -130,7 +149,7 @@ export class Model {
       nativeModel.dispose();
       throw progressError.error;
     }
-    return new Model(nativeModel, path, fileHash, gpuLayers !== 0 && call(() => native().systemInfo()).supportsGpuOffload);
+    return new Model(nativeModel, path, fileHash, gpuLayers !== 0 && call(() => native().systemInfo()).supportsGpuOffload, { override: chatTemplate, jinja });
   }
 
   get disposed(): boolean {
@@ -182,14 +201,49 @@ export class Model {
     return call(() => this.live().detokenize(ids, !special, special));
   }
 
-  /** Formats a conversation with the model's chat template (llama.cpp's built-in template support). */
+  /** A token's own text (its UTF-8 bytes decoded alone; control tokens as their text). */
+  tokenText(token: number): string {
+    const [id] = toTokenArray('token', [token], this.info.vocabularySize, false);
+    return new TextDecoder().decode(call(() => this.live().tokenToPiece(id, true)));
+  }
+
+  /**
+   * Formats a conversation with a chat template: `options.template` (a llama.cpp built-in name or
+   * a Jinja template), else Model.load's `chatTemplate`, else the model file's. Jinja templates are
+   * rendered by @huggingface/jinja; named ones and the file's by llama.cpp's built-in renderers
+   * when llama.cpp recognises them (unless Model.load's `jinja`), by Jinja otherwise.
+   */
   applyChatTemplate(messages: ChatMessage[], options: { addAssistant?: boolean; template?: string } = {}): string {
     checkMessages(messages);
     const opts = checkObject('options', options);
     checkKeys('options', opts, MODEL_OPTION_KEYS.applyChatTemplate);
     const addAssistant = optBool('options.addAssistant', opts.addAssistant, true);
-    const template = opts.template === undefined ? null : checkNoNul('options.template', checkString('options.template', opts.template));
-    return call(() => this.live().applyChatTemplate(messages, addAssistant, template));
+    const given = opts.template === undefined ? null : checkNoNul('options.template', checkString('options.template', opts.template));
+    const nm = this.live();
+    const [template, name] = given !== null ? [given, 'options.template'] : this.#template.override !== null
+      ? [this.#template.override, "Model.load's options.chatTemplate"] : [this.info.chatTemplate, 'the model file\'s chat template'];
+    if (template === null) {
+      throw new PersonaSteerError(ErrorCodes.CHAT_TEMPLATE,
+        "the model has no chat template (tokenizer.chat_template); give one as options.template or Model.load's options.chatTemplate, or format prompts as plain text");
+    }
+    const jinja = () => renderJinja(template, name, {
+      messages, addGenerationPrompt: addAssistant, bosToken: this.#special(this.info.bosToken), eosToken: this.#special(this.info.eosToken),
+    });
+    if (isJinja(template) && (given !== null || this.#template.override !== null || this.#template.jinja)) return jinja();
+    try {
+      return call(() => nm.applyChatTemplate(messages, addAssistant, template));
+    } catch (e) {
+      // llama.cpp recognises a fixed list of templates; any other Jinja template is rendered as written.
+      if (e instanceof PersonaSteerError && e.code === ErrorCodes.CHAT_TEMPLATE && isJinja(template)) return jinja();
+      if (e instanceof PersonaSteerError && e.code === ErrorCodes.CHAT_TEMPLATE) {
+        throw new PersonaSteerError(ErrorCodes.CHAT_TEMPLATE, `${name} is neither a Jinja template nor one of llama.cpp's built-in template names: ${JSON.stringify(template.slice(0, 40))}`);
+      }
+      throw e;
+    }
+  }
+
+  #special(token: number): string {
+    return token >= 0 && token < this.info.vocabularySize ? this.tokenText(token) : '';
   }
 
   /** Creates an inference context on this model (the model stays alive while the context lives). */

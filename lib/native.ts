@@ -89,6 +89,10 @@ export interface NativeSampling {
   repeatPenalty: number;
   repeatLastN: number;
   seed: number;
+  /** GBNF grammar (root rule "root"); '' for none. */
+  grammar: string;
+  /** -1: no log-probabilities; else the sampled token's and the top `logprobs` tokens'. */
+  logprobs: number;
 }
 
 export interface NativeGenerateRequest {
@@ -161,13 +165,16 @@ export interface NativeContextStats {
 
 export interface NativeContext {
   evaluate(req: NativeEvaluateRequest): Promise<NativeEvaluateResult>;
-  generate(req: NativeGenerateRequest, onToken: (token: number, bytes: Uint8Array, monitor: Float32Array | null) => void): NativeGenerateJob;
+  /** onToken's `logprobs`: the token's log-probability, then (id, log-probability) pairs; null when not asked for. */
+  generate(req: NativeGenerateRequest, onToken: (token: number, bytes: Uint8Array, monitor: Float32Array | null, logprobs: Float64Array | null) => void): NativeGenerateJob;
   clearSequence(seq: number): Promise<void>;
   stats(): Promise<NativeContextStats>;
   setControlVector(data: Float32Array | null, ilStart: number, ilEnd: number): Promise<void>;
   info(): { contextSize: number; batchSize: number; threads: number; sequences: number };
   /** ERR_UNSUPPORTED_ARCH naming `what` and the blocks the hook does not reach. */
   requireHooked(blocks: Int32Array, what: string): void;
+  /** '' when llama.cpp parses the GBNF grammar against the model's vocabulary, else its reason. */
+  checkGrammar(grammar: string): string;
   dispose(): Promise<void>;
 }
 
@@ -186,6 +193,8 @@ export interface NativeAddon {
     onProgress?: (progress: number) => void): { promise: Promise<NativeModel>; abort(): void };
   createContext(model: NativeModel, options: {
     contextSize: number; batchSize: number; threads: number; sequences: number; flashAttention: boolean;
+    /** KV cache element types (llama.cpp's -ctk/-ctv names: f16, q8_0, ...). */
+    typeK: string; typeV: string;
   }): Promise<NativeContext>;
   systemInfo(): {
     llamaSystemInfo: string; supportsGpuOffload: boolean; supportsMmap: boolean; devices: { name: string; description: string }[];
@@ -209,7 +218,7 @@ export interface NativeAddon {
  * (every key listed, nothing else) and against the loaded addon by test/small-model/native-surface.
  */
 export const NATIVE_MODEL_METHODS = ['info', 'tokenize', 'tokenizeAsync', 'detokenize', 'tokenToPiece', 'applyChatTemplate', 'dispose', 'isDisposed'] as const;
-export const NATIVE_CONTEXT_METHODS = ['evaluate', 'generate', 'clearSequence', 'stats', 'setControlVector', 'info', 'dispose', 'requireHooked'] as const;
+export const NATIVE_CONTEXT_METHODS = ['evaluate', 'generate', 'clearSequence', 'stats', 'setControlVector', 'info', 'dispose', 'requireHooked', 'checkGrammar'] as const;
 type Exact<List extends readonly string[], I> = [Exclude<keyof I, List[number]>, Exclude<List[number], keyof I>] extends [never, never] ? true : never;
 // Compile-time: a method added to an interface but not to its list (or the reverse) fails here.
 export const NATIVE_SURFACE_CHECKED: [Exact<typeof NATIVE_MODEL_METHODS, NativeModel>, Exact<typeof NATIVE_CONTEXT_METHODS, NativeContext>] = [true, true];

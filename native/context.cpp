@@ -48,6 +48,17 @@ std::shared_ptr<const SteerPlan> plan_arg(Napi::Env env, Napi::Value v, const ll
     return read_plan(env, v, llama_model_n_embd(m), llama_model_n_layer(m));
 }
 
+// The cache types llama.cpp's tools accept for -ctk/-ctv (common/arg.cpp's kv_cache_types).
+ggml_type kv_cache_type(Napi::Env env, const std::string & name, const char * what) {
+    static const std::pair<const char *, ggml_type> kTypes[] = {
+        {"f32", GGML_TYPE_F32}, {"f16", GGML_TYPE_F16}, {"bf16", GGML_TYPE_BF16}, {"q8_0", GGML_TYPE_Q8_0},
+        {"q4_0", GGML_TYPE_Q4_0}, {"q4_1", GGML_TYPE_Q4_1}, {"iq4_nl", GGML_TYPE_IQ4_NL}, {"q5_0", GGML_TYPE_Q5_0},
+        {"q5_1", GGML_TYPE_Q5_1},
+    };
+    for (const auto & [n, t] : kTypes) if (name == n) return t;
+    throw_error(env, codes::INVALID_ARG, std::string(what) + " must be a KV cache type (f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1)");
+}
+
 std::vector<int32_t> plan_blocks(const SteerPlan * plan) {
     std::vector<int32_t> out;
     if (plan) for (const auto & kv : plan->compiled.blocks) out.push_back(kv.first);
@@ -92,6 +103,7 @@ Napi::Function ContextWrap::define(Napi::Env env) {
         InstanceMethod<&ContextWrap::guard<&ContextWrap::dispose>>("dispose"),
         InstanceMethod<&ContextWrap::guard<&ContextWrap::info>>("info"),
         InstanceMethod<&ContextWrap::guard<&ContextWrap::require_hooked_js>>("requireHooked"),
+        InstanceMethod<&ContextWrap::guard<&ContextWrap::check_grammar_js>>("checkGrammar"),
     });
 }
 
@@ -128,6 +140,10 @@ Napi::Value ContextWrap::create(const Napi::CallbackInfo & info) {
     }
     const bool flash = get_bool(env, opts, "flashAttention", false);
     params.flash_attn_type = flash ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    // KV cache element types (llama.cpp's -ctk/-ctv); lib/context.ts checks the names and that a
+    // quantized V cache comes with flash attention, as llama.cpp requires.
+    params.type_k = kv_cache_type(env, get_string(env, opts, "typeK", "f16"), "typeK");
+    params.type_v = kv_cache_type(env, get_string(env, opts, "typeV", "f16"), "typeV");
     self->n_threads_ = (uint32_t) params.n_threads;
     self->n_seq_ = n_seq;
     self->n_ctx_seq_ = n_ctx_seq;
@@ -240,6 +256,15 @@ Napi::Value ContextWrap::require_hooked_js(const Napi::CallbackInfo & info) {
     check_live(env);
     require_hooked(env, read_int_list(env, info[0], "blocks"), info[1].As<Napi::String>().Utf8Value().c_str());
     return env.Undefined();
+}
+
+// checkGrammar(gbnf: string) → string: '' when llama.cpp parses the grammar against this model's
+// vocabulary, else its reason (so generate() can refuse a bad grammar at the call).
+Napi::Value ContextWrap::check_grammar_js(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    check_live(env);
+    if (!info[0].IsString()) throw_error(env, codes::INVALID_ARG, "grammar must be a string");
+    return Napi::String::New(env, check_grammar(llama_model_get_vocab(model_->model), info[0].As<Napi::String>().Utf8Value()));
 }
 
 void ContextWrap::check_live(Napi::Env env) const {
@@ -427,6 +452,10 @@ Napi::Value ContextWrap::generate(const Napi::CallbackInfo & info) {
     g.retain = get_bool(env, req, "retain", false);
     g.max_tokens = get_int(env, req, "maxTokens", 256);
     g.sampling = read_sampling(env, req.Get("sampling"));
+    {
+        const std::string why = check_grammar(llama_model_get_vocab(m), g.sampling.grammar);
+        if (!why.empty()) throw_error(env, codes::INVALID_ARG, "options.grammar must be a GBNF grammar llama.cpp parses: " + why);
+    }
     g.stop_at_eog = get_bool(env, req, "stopAtEog", true);
     g.steer.plan = plan_arg(env, req.Get("steer"), m);
     g.steer.monitor = read_monitor(env, req.Get("monitor"), llama_model_n_embd(m), llama_model_n_layer(m));

@@ -50,6 +50,7 @@ private:
     Napi::Value dispose(const Napi::CallbackInfo & info);
     Napi::Value info(const Napi::CallbackInfo & info);
     Napi::Value require_hooked_js(const Napi::CallbackInfo & info);
+    Napi::Value check_grammar_js(const Napi::CallbackInfo & info);
 
     // Every method runs inside guarded(): a C++ exception or a ggml assertion on the JavaScript
     // thread becomes a typed error (ERR_NATIVE) instead of std::terminate.

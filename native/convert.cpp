@@ -44,6 +44,8 @@ SamplingOptions read_sampling(Napi::Env env, Napi::Value v) {
     s.repeat_penalty = (float) get_number(env, o, "repeatPenalty", s.repeat_penalty);
     s.repeat_last_n = get_int(env, o, "repeatLastN", s.repeat_last_n);
     s.seed = (uint32_t) get_number(env, o, "seed", s.seed);
+    s.grammar = get_string(env, o, "grammar", s.grammar);
+    s.n_probs = get_int(env, o, "logprobs", s.n_probs);
     return s;
 }
 

@@ -65,7 +65,8 @@ void Engine::add(GenerateRequest req, std::shared_ptr<JobSink> sink) {
         llama_memory_seq_rm(llama_get_memory(ctx_), req.seq, req.n_keep, -1);
         job->n_fed = req.n_keep;
         job->pos = req.n_keep;
-        job->sampler.reset(make_sampler_chain(req.sampling, llama_vocab_n_tokens(vocab_)));
+        job->sampler.reset(make_sampler_chain(req.sampling, vocab_));
+        if (!job->sampler) throw CodedError(codes::INVALID_ARG, "options.grammar must be a GBNF grammar llama.cpp parses");
         const int32_t last = n_layer_ - 1;
         const auto & cap = req.steer.capture;
         job->all_prompt_outputs = std::find(cap.begin(), cap.end(), last) != cap.end() ||
@@ -274,7 +275,18 @@ bool Engine::step() {
             continue;
         }
         job.result.summary.n_generated++;
-        job.sink->on_token(tok, token_piece(vocab_, tok, false), job.latest);
+        // [logprob of tok, then (id, logprob) of the top n_probs tokens]: the model's distribution here
+        std::vector<double> probs;
+        if (job.req.sampling.n_probs >= 0) {
+            const float * logits = llama_get_logits_ith(ctx_, job.sample_row);
+            if (logits != nullptr) {
+                const TokenLogprobs lp = token_logprobs(logits, llama_vocab_n_tokens(vocab_), tok, job.req.sampling.n_probs);
+                probs.reserve(1 + 2 * lp.top.size());
+                probs.push_back(lp.logprob);
+                for (const auto & [id, v] : lp.top) { probs.push_back(id); probs.push_back(v); }
+            }
+        }
+        job.sink->on_token(tok, token_piece(vocab_, tok, false), job.latest, std::move(probs));
         job.generating = true;
         job.pending = tok;
         if (job.result.summary.n_generated >= job.req.max_tokens) { finish(job, "max-tokens"); continue; }

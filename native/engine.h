@@ -33,8 +33,9 @@ public:
     virtual bool blocked() = 0;
     // A plan posted while generating (applied before the next token); false when none.
     virtual bool take_plan(std::shared_ptr<const SteerPlan> & plan) = 0;
-    // A sampled token (not end-of-generation); monitor holds [blocks][n_dirs] of the position that picked it.
-    virtual void on_token(llama_token token, std::string piece, std::vector<float> monitor) = 0;
+    // A sampled token (not end-of-generation); monitor holds [blocks][n_dirs] of the position that picked it;
+    // logprobs is empty unless asked for: the token's log-probability, then (id, log-probability) pairs.
+    virtual void on_token(llama_token token, std::string piece, std::vector<float> monitor, std::vector<double> logprobs) = 0;
     // Exactly one of these ends the generation.
     virtual void on_done(GenerationResult result) = 0;
     virtual void on_error(const CodedError & error) = 0;

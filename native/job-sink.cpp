@@ -59,8 +59,8 @@ bool JsJobSink::blocked() {
     return in_flight_ >= kTokenWindow;
 }
 
-void JsJobSink::on_token(llama_token token, std::string piece, std::vector<float> monitor) {
-    pending_.push_back({token, std::move(piece), std::move(monitor)});
+void JsJobSink::on_token(llama_token token, std::string piece, std::vector<float> monitor, std::vector<double> logprobs) {
+    pending_.push_back({token, std::move(piece), std::move(monitor), std::move(logprobs)});
     // Half a window at a time: JavaScript takes one half while the next is being decoded, so a fast
     // model does not stop at every window for the JavaScript thread to wake up.
     if (std::chrono::steady_clock::now() - last_post_ >= kTokenBatchInterval || (int) pending_.size() >= kTokenWindow / 2) flush();
@@ -95,7 +95,9 @@ void JsJobSink::flush() {
                 std::copy(t.piece.begin(), t.piece.end(), bytes.Data());
                 Napi::Value mon = env.Null();
                 if (!t.monitor.empty()) mon = to_f32(env, t.monitor);
-                cb->Call({Napi::Number::New(env, t.token), bytes, mon});
+                Napi::Value probs = env.Null();
+                if (!t.logprobs.empty()) probs = to_f64(env, t.logprobs);
+                cb->Call({Napi::Number::New(env, t.token), bytes, mon, probs});
             } catch (const Napi::Error & e) {
                 e.Value();
             }

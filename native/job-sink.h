@@ -42,7 +42,7 @@ public:
     bool stop_requested() override { return aborted_ || (closing_ != nullptr && *closing_); }
     bool blocked() override;
     bool take_plan(std::shared_ptr<const SteerPlan> & plan) override;
-    void on_token(llama_token token, std::string piece, std::vector<float> monitor) override;
+    void on_token(llama_token token, std::string piece, std::vector<float> monitor, std::vector<double> logprobs) override;
     void on_done(GenerationResult result) override;
     void on_error(const CodedError & error) override;
 
@@ -51,6 +51,7 @@ private:
         llama_token token;
         std::string piece;
         std::vector<float> monitor;
+        std::vector<double> logprobs;
     };
     void flush();
     void settle(std::function<void(Napi::Env, Napi::Promise::Deferred &)> how);

@@ -28,10 +28,23 @@ function joinNegativeValues(argv: string[], flags: FlagSpec): string[] {
   return out;
 }
 
+/** llama.cpp's multi-letter short flags, accepted as spellings of our long ones. */
+const ALIASES: Record<string, string> = { '-ctk': '--cache-type-k', '-ctv': '--cache-type-v' };
+
+/** The flags of the command being run (for cliWording): set by parse(). */
+export const activeFlags = new Set<string>();
+
 /** Parses argv against the flags; unknown flags and missing values are usage errors. */
 export function parse(command: string, argv: string[], flags: FlagSpec, positionals: 'none' | 'some' = 'none'): { values: Values; positionals: string[] } {
+  activeFlags.clear();
+  for (const f of Object.keys(flags)) activeFlags.add(f);
+  const args = argv.map((a) => {
+    const [head, ...rest] = a.split('=');
+    const long = ALIASES[head];
+    return long !== undefined && flags[long.slice(2)] !== undefined ? [long, ...rest].join('=') : a;
+  });
   try {
-    const r = parseArgs({ args: joinNegativeValues(argv, flags), options: flags, strict: true, allowPositionals: positionals === 'some' });
+    const r = parseArgs({ args: joinNegativeValues(args, flags), options: flags, strict: true, allowPositionals: positionals === 'some' });
     return { values: r.values as Values, positionals: r.positionals };
   } catch (e) {
     const msg = (e as Error).message.replace(/\s*\n\s*/g, ' ').replace(/\. To specify a positional argument.*$/, '');
@@ -43,6 +56,14 @@ export function str(values: Values, flag: string): string | undefined {
   const v = values[flag];
   if (v === undefined) return undefined;
   if (typeof v !== 'string' || v.length === 0) throw invalidArg(`--${flag}`, 'a non-empty value', v);
+  return v;
+}
+
+/** A string flag that may be empty (a prompt: "" is a valid one). */
+export function text(values: Values, flag: string): string | undefined {
+  const v = values[flag];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw invalidArg(`--${flag}`, 'a value', v);
   return v;
 }
 

@@ -7,7 +7,7 @@ import { promptTokens } from '../persona/prompt-format';
 import { readTraitSpec } from '../persona/trait-spec';
 import { writeControlVector } from '../vector/control-vector-file';
 import { blocksFlag, bool, choice, int, num, parse, required, str, usageError } from './args';
-import { COMMON_FLAGS, MODEL_FLAGS, checkModelBlocks, loadVector, openModel, printJson } from './common';
+import { COMMON_FLAGS, MODEL_FLAGS, MODEL_USAGE, checkModelBlocks, loadVector, openModel, printJson } from './common';
 import type { Command } from './command';
 import { readQuestions, type QuestionLine } from './files';
 import { progressBar } from './progress';
@@ -27,7 +27,7 @@ export const calibrate: Command = {
 
   --model, -m FILE          model GGUF
   --vector FILE             control-vector file (rewritten with the thresholds unless --out)
-  --spec FILE               neutral prompts: the spec's extraction and evaluation questions
+  --spec FILE               neutral prompts: the trait spec's extraction and evaluation questions (docs/vectors.md)
   --prompts FILE            neutral prompts: one question per line (or JSON lines / a JSON array of
                             strings or { "user", "system"? })
   --system TEXT             system prompt of the neutral prompts (default none)
@@ -40,8 +40,7 @@ export const calibrate: Command = {
   --margin F                move thresholds by F x |v_b| toward the quiet side (default 0.1 with the mean, else 0)
   --max-tokens N            with --measure response: tokens per answer (default 64)
   --out FILE                write here instead of rewriting --vector
-  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
-  --json                    print { out, blocks, thresholds, positions, statistic, percentile?, margin, measured, counts }
+${MODEL_USAGE}  --json                    print { out, blocks, thresholds, positions, statistic, percentile?, margin, measured, counts }
 `,
   async run(argv, { signal }) {
     const { values } = parse('calibrate', argv, {

@@ -1,30 +1,32 @@
 // persona-steer capture: block outputs (the residual stream after steering) for a prompt.
-import { blocksFlag, bool, choice, parse, required } from './args';
-import { COMMON_FLAGS, MODEL_FLAGS, checkModelBlocks, f32, openModel, printJson } from './common';
+import { blocksFlag, bool, choice, parse, usageError } from './args';
+import { COMMON_FLAGS, MODEL_FLAGS, MODEL_USAGE, checkModelBlocks, f32, openModel, printJson } from './common';
 import type { Command } from './command';
+import { PROMPT_FLAGS, promptFlag } from './generate';
 import { STEER_FLAGS, buildPlan, steerSpecs } from './steer-flags';
 
 export const capture: Command = {
   name: 'capture',
   summary: 'print block outputs for a prompt',
-  usage: `persona-steer capture --model M --prompt P [options]
+  usage: `persona-steer capture --model M (--prompt P | --file FILE) [options]
 
   --model, -m FILE          model GGUF
-  --prompt, -p TEXT         prompt (raw text; the model's BOS is added)
+  --prompt, -p TEXT         prompt (raw text; the model's BOS is added; "" is BOS alone)
+  --file, -f FILE           the prompt from FILE ('-': standard input)
   --blocks BLOCKS           blocks to read: 3, 2-4, 1,3,5 or all (default all)
   --positions all|last      every token (default) or the last one
   --add/--cap/--clamp/--ablate  steering applied before reading (as in generate; at the positions the files
                             record, else every position)
-  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
-  --json                    print { tokens: [id...], blocks: [{ block, positions: [p...], rows: [[n_embd floats]...] }] }
+${MODEL_USAGE}  --json                    print { tokens: [id...], blocks: [{ block, positions: [p...], rows: [[n_embd floats]...] }] }
                             (one row per selected token, in position order)
 `,
   async run(argv) {
     const { values } = parse('capture', argv, {
       ...MODEL_FLAGS, ...COMMON_FLAGS, ...STEER_FLAGS,
-      prompt: { type: 'string', short: 'p' }, blocks: { type: 'string' }, positions: { type: 'string' },
+      ...PROMPT_FLAGS, blocks: { type: 'string' }, positions: { type: 'string' },
     });
-    const prompt = required(values, 'prompt', 'the prompt text');
+    const prompt = promptFlag(values);
+    if (prompt === undefined) throw usageError('--prompt or --file is required (the prompt text)');
     const blocks = blocksFlag(values, 'blocks') ?? 'all';
     const positions = choice(values, 'positions', ['all', 'last'] as const) ?? 'all';
     const specs = steerSpecs(values);

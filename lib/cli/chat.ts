@@ -4,11 +4,12 @@ import readline from 'node:readline';
 import { ErrorCodes, PersonaSteerError } from '../errors';
 import type { ChatMessage } from '../model';
 import { STEER_POSITIONS, type SteerPositions } from '../vector/vector-metadata';
-import { bool, choice, parse, parseBlocks, parseNumberText, str, usageError } from './args';
-import { COMMON_FLAGS, MODEL_FLAGS, openModel, printJson, warn } from './common';
+import { cliWording } from './api-words';
+import { activeFlags, bool, choice, parse, parseBlocks, parseNumberText, str, usageError } from './args';
+import { COMMON_FLAGS, MODEL_FLAGS, MODEL_USAGE, openModel, printJson, warn } from './common';
 import type { Command } from './command';
 import { CONDITION_FLAGS, buildConditions, checkPrompt, conditionSpecs, describeCheck } from './condition-flags';
-import { CONDITION_USAGE, SAMPLING_FLAGS, STEER_USAGE, samplingOptions } from './generate';
+import { CONDITION_USAGE, SAMPLING_FLAGS, SAMPLING_USAGE, STEER_USAGE, logprobsJson, samplingOptions } from './generate';
 import { POSITIONS_FLAG, STEER_FLAGS, buildPlan, parseAdd, positionsFlag, steerSpecs, type BuiltPlan, type SteerSpec, type VectorCache } from './steer-flags';
 
 const HELP = `commands:
@@ -40,12 +41,12 @@ export function parseChatCommand(line: string): { kind: 'spec'; spec: SteerSpec 
   switch (cmd) {
     case '/add':
       arity(1, 3, 'FILE[:SCALE][@BLOCKS], or FILE SCALE [BLOCKS]');
-      if (args.length === 1) return { kind: 'spec', spec: parseAdd(args[0]) };
-      return { kind: 'spec', spec: { kind: 'add', file: args[0], scale: parseNumberText('/add SCALE', args[1]), blocks: optBlocks(cmd, args[2]) } };
+      if (args.length === 1) return { kind: 'spec', spec: { ...parseAdd(args[0], '/add'), label: line.trim() } };
+      return { kind: 'spec', spec: { kind: 'add', file: args[0], scale: parseNumberText('/add SCALE', args[1]), blocks: optBlocks(cmd, args[2]), label: line.trim() } };
     case '/cap':
       arity(1, 3, 'FILE, or FILE MAX [BLOCKS]');
-      if (args.length === 1) return { kind: 'spec', spec: { kind: 'cap', file: args[0] } };
-      return { kind: 'spec', spec: { kind: 'clamp', file: args[0], max: parseNumberText('/cap MAX', args[1]), blocks: optBlocks(cmd, args[2]) } };
+      if (args.length === 1) return { kind: 'spec', spec: { kind: 'cap', file: args[0], label: line.trim() } };
+      return { kind: 'spec', spec: { kind: 'clamp', file: args[0], max: parseNumberText('/cap MAX', args[1]), blocks: optBlocks(cmd, args[2]), label: line.trim() } };
     case '/positions': {
       arity(1, 1, `one of ${STEER_POSITIONS.join(', ')} or auto`);
       if (args[0] === 'auto') return { kind: 'positions', positions: undefined };
@@ -58,11 +59,11 @@ export function parseChatCommand(line: string): { kind: 'spec'; spec: SteerSpec 
       const max = bound('MAX', args[2]);
       if (min === undefined && max === undefined) throw usageError('/clamp needs MIN, MAX or both');
       if (min !== undefined && max !== undefined && min > max) throw usageError(`/clamp MIN (${min}) must be <= MAX (${max})`);
-      return { kind: 'spec', spec: { kind: 'clamp', file: args[0], min, max, blocks: optBlocks(cmd, args[3]) } };
+      return { kind: 'spec', spec: { kind: 'clamp', file: args[0], min, max, blocks: optBlocks(cmd, args[3]), label: line.trim() } };
     }
     case '/ablate':
       arity(1, 2, 'FILE [BLOCKS]');
-      return { kind: 'spec', spec: { kind: 'ablate', file: args[0], blocks: optBlocks(cmd, args[1]) } };
+      return { kind: 'spec', spec: { kind: 'ablate', file: args[0], blocks: optBlocks(cmd, args[1]), label: line.trim() } };
     case '/clear': case '/steering': case '/reset': case '/help': case '/quit':
       arity(0, 0, 'no arguments');
       return { kind: cmd.slice(1) as 'clear' };
@@ -84,13 +85,11 @@ ${HELP.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')}
   --system TEXT             system prompt (chat format)
   --format chat|plain       chat: the model's chat template (default when it has one); plain: the
                             conversation is one text that the model continues (models without a template)
-  --max-tokens N            tokens per reply (default 128)
-  --greedy, --seed S, --temperature T, --top-k K, --top-p P
-  Steering at the start (as in generate; the commands above change it):
+  Sampling, per reply (as in generate):
+${SAMPLING_USAGE}  Steering at the start (as in generate; the commands above change it):
 ${STEER_USAGE}  Conditions, checked on every turn's whole prompt (as in generate):
-${CONDITION_USAGE}  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
-  --json                    one JSON object per line: { type: "reply", user, text, tokens, stopReason, steering, positions,
-                            condition? }, { type: "steering", steering, positions }, { type: "reset" },
+${CONDITION_USAGE}${MODEL_USAGE}  --json                    one JSON object per line: { type: "reply", user, text, tokens, stopReason, steering, positions,
+                            condition?, logprobs? }, { type: "steering", steering, positions }, { type: "reset" },
                             { type: "error", code, message }
 
   Ctrl-C (or SIGINT) during a reply stops the reply and the chat goes on; a second Ctrl-C, or one
@@ -201,14 +200,16 @@ ${CONDITION_USAGE}  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PO
             else transcript = `${prompt as string}${r.text}`;
             if (json) {
               printJson({ type: 'reply', user: line, text: r.text, tokens: r.tokens, stopReason: r.stopReason, cachedTokens: r.cachedTokens,
-                promptTokens: r.promptTokens, steering: built.steering, positions: built.positions, ...(check ? { condition: check } : {}) });
+                promptTokens: r.promptTokens, steering: built.steering, positions: built.positions, ...(check ? { condition: check } : {}),
+                ...logprobsJson(r) });
             }
           }
         } catch (e) {
           // A bad command or file must not end the conversation.
           if (!(e instanceof PersonaSteerError)) throw e;
-          process.stderr.write(`persona-steer chat: ${e.code}: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
-          if (json) printJson({ type: 'error', code: e.code, message: e.message });
+          const message = cliWording(e.message, activeFlags);
+          process.stderr.write(`persona-steer chat: ${e.code}: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+          if (json) printJson({ type: 'error', code: e.code, message });
         }
         if (interactive && !interrupted) rl.prompt();
       }

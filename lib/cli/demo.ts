@@ -31,7 +31,7 @@ interface Row { condition: string; system: string; question: string; answer: str
 export const demo: Command = {
   name: 'demo',
   summary: 'the main job on the built-in toy chat model: extract, add, subtract, cap, monitor',
-  usage: `persona-steer demo [--trait cheerful|sycophantic|pirate] [--questions N] [--model FILE] [--json]
+  usage: `persona-steer demo [--trait cheerful|sycophantic|pirate] [--questions N] [--model FILE] [--threads N] [--json]
 
   The recipe with every setting at its default, on the toy model (models/toy-persona.gguf, the
   project's own model): extracts the trait's persona vector from its two contrastive system
@@ -40,7 +40,13 @@ export const demo: Command = {
   as: the neutral assistant; +vector; -vector; and with the trait capped while the system prompt
   pushes it. Each answer shows the pole the scorer sees and the projection on the vector at the
   prompt's last token, where the model settles its persona (monitored in-graph).
-  Default trait: pirate. Default questions: 3.
+
+  --trait T                 cheerful, sycophantic or pirate (default pirate)
+  --questions N             held-out questions to answer (default 3)
+  --model FILE              the toy model (default: the package's models/toy-persona.gguf)
+  --threads N               CPU threads, 1 or more (default 1: fastest for a model this small)
+  --json                    print { trait, blocks, coefficient, positions, capBlocks, capThreshold, monitorBlock,
+                            seconds, rows: [{ condition, system, question, answer, pole, projection }] }
 `,
   async run(argv) {
     const { values } = parse('demo', argv, FLAGS);
@@ -50,7 +56,7 @@ export const demo: Command = {
     }
     const trait = (choice(values, 'trait', TRAIT_NAMES) ?? 'pirate') as TraitName;
     const nq = int(values, 'questions', 1, 100) ?? 3;
-    const threads = int(values, 'threads', 0, 256) ?? 1;
+    const threads = int(values, 'threads', 1, 256) ?? 1;
     const file = str(values, 'model') ?? DEFAULT_TOY_MODEL;
     const json = values.json === true;
     const say = (s: string) => { if (!json) process.stdout.write(`${s}\n`); };

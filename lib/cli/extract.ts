@@ -5,7 +5,7 @@ import { extractPersonaVector, type ExtractionSamples, type ExtractionSweep, typ
 import { readTraitSpec } from '../persona/trait-spec';
 import { writeControlVector } from '../vector/control-vector-file';
 import { blocksFlag, bool, choice, int, num, parse, required, str, usageError } from './args';
-import { COMMON_FLAGS, MODEL_FLAGS, checkModelBlocks, openModel, printJson } from './common';
+import { COMMON_FLAGS, MODEL_FLAGS, MODEL_USAGE, blockZeroNote, checkModelBlocks, note, openModel, printJson, warn } from './common';
 import type { Command } from './command';
 import { checkOutput, loadJudge, readJson, readQuestions, writeText } from './files';
 import { progressBar } from './progress';
@@ -24,7 +24,9 @@ export const extract: Command = {
   usage: `persona-steer extract --model M (--spec SPEC.json | --pairs PAIRS.json) --out FILE.gguf [options]
 
   --model, -m FILE          model GGUF
-  --spec FILE               trait spec (docs/vectors.md): responses are generated under each system-prompt pair
+  --spec FILE               trait spec: { "name", "description", "pairs": [{ "positive", "negative" }] (system
+                            prompts), "extractionQuestions": [...], "evaluationQuestions"?: [...] }; responses are
+                            generated under each pair (format: docs/vectors.md, "Trait specs"; examples/traits/)
   --pairs FILE              supplied responses: { "trait", "description"?, "samples": [{ "question"?,
                             "positive": { "prompt", "response" }, "negative": { "prompt", "response" } }] };
                             a prompt is raw text, or { "system"?, "user" } formatted by --format
@@ -53,8 +55,7 @@ ${sweepUsage('sweep-max-tokens N').replace('--questions FILE          questions,
   --recommend N             without a sweep: blocks to recommend by separation (default 1)
   --coefficient A           the only (raw) coefficient the sweep tries; without a sweep, recorded as is
   --plot FILE.svg           bar chart of the separation per block
-  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
-  --json                    print { out, trait, method, positions, recommendation: { blocks, coefficient?, positions, by, reason? },
+${MODEL_USAGE}  --json                    print { out, trait, method, positions, recommendation: { blocks, coefficient?, positions, by, reason? },
                             recommendedBlocks, coefficient, counts, sweep?, blocks: [{ block, gap, pooledSd, separation,
                             positiveMean, negativeMean, vectorNorm, residualNorm }] }
 `,
@@ -136,11 +137,18 @@ ${sweepUsage('sweep-max-tokens N').replace('--questions FILE          questions,
       const recommended = md.recommendedBlocks ?? [];
       if (sweepPlot !== undefined && r.sweep) writeText(sweepPlot, sweepHeatMap(r.sweep, `${md.trait}: steering sweep`));
       if (plot !== undefined) {
+        // One pair has no spread, so no separation (gap / pooled SD): the chart shows the gap, and says so.
+        const noSpread = r.blocks.every((b) => !Number.isFinite(b.separation));
+        if (noSpread) warn(`--plot ${plot}: with ${r.counts.kept} kept pair${r.counts.kept === 1 ? '' : 's'} there is no spread (pooled SD) to divide by, so no separation; the chart shows the gap |mean(pos) - mean(neg)| per block instead`);
         writeText(plot, barChart({
-          title: `${md.trait}: separation per block (${md.method})`, xLabel: 'block', yLabel: 'gap / pooled SD',
-          labels: r.blocks.map((b) => String(b.block)), values: r.blocks.map((b) => b.separation),
+          title: noSpread ? `${md.trait}: gap per block (${md.method}; one pair: no separation)` : `${md.trait}: separation per block (${md.method})`,
+          xLabel: 'block', yLabel: noSpread ? 'gap (projection units)' : 'gap / pooled SD',
+          labels: r.blocks.map((b) => String(b.block)), values: r.blocks.map((b) => (noSpread ? b.gap : b.separation)),
           highlight: new Set(r.blocks.flatMap((b, i) => (recommended.includes(b.block) ? [i] : []))),
         }));
+      }
+      if (r.vector.has(0)) {
+        note(blockZeroNote(out, s.model.info.blockCount));
       }
       if (json) {
         printJson({

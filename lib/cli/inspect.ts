@@ -37,7 +37,8 @@ export const inspect: Command = {
   Shows each file's n_embd, blocks with their L2 norms, and metadata (trait, method, source model,
   residual norms, the steering recommendation: blocks, coefficient, positions and how they were
   chosen; cap blocks, thresholds and positions). With two or more files, the
-  cosine similarity of every pair at each block they share.
+  cosine similarity of every pair at each block they share. A file holding block 0 is flagged:
+  llama.cpp's own loader refuses direction.0 (persona-steer steers it as any other block).
   --json   print { files: [{ path, nEmbd, blocks: [{ block, norm }], metadata }],
                    cosines: [{ a, b, blocks: [{ block, cosine }] }] }
 `,
@@ -71,6 +72,9 @@ export const inspect: Command = {
       if (md.capThresholds) {
         const owner = md.capBlocks ?? md.recommendedBlocks ?? [];
         process.stdout.write(`  cap thresholds: ${md.capThresholds.map((x, i) => `${owner[i]}:${x.toPrecision(4)}`).join(', ')}${md.capPositions ? ` at ${md.capPositions} positions` : ''}\n`);
+      }
+      if (f.blocks.some((b) => b.block === 0)) {
+        process.stdout.write("  block 0 (direction.0): llama.cpp's --control-vector loader refuses this file; setLlamaControlVector cannot apply block 0\n");
       }
       process.stdout.write('  block      norm   residual norm\n');
       for (const b of f.blocks) {

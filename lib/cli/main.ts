@@ -3,9 +3,12 @@
 // ends as one line "persona-steer <command>: <CODE>: <message>" on stderr and a nonzero status:
 //   2 bad arguments (ERR_INVALID_ARG), 130 aborted (Ctrl-C), 1 any other PersonaSteerError,
 //   70 an internal error (a bug; PERSONA_STEER_DEBUG=1 prints its stack).
+import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ErrorCodes, PersonaSteerError } from '../errors';
+import { cliWording } from './api-words';
+import { activeFlags } from './args';
 import { bench } from './bench';
 import { calibrate } from './calibrate';
 import { capture } from './capture';
@@ -62,6 +65,8 @@ export async function main(argv: string[]): Promise<number> {
   const command = COMMANDS.find((c) => c.name === name);
   const label = command ? `persona-steer ${command.name}` : 'persona-steer';
   const controller = new AbortController();
+  // One signal reaches every concurrent generation of a command (a sweep runs many): not a leak.
+  setMaxListeners(0, controller.signal);
   const onSigint = () => {
     // A second Ctrl-C ends at once.
     if (controller.signal.aborted) process.exit(130);
@@ -79,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const status = exitStatus(e);
     if (e instanceof PersonaSteerError) {
-      process.stderr.write(`${label}: ${e.code}: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      process.stderr.write(`${label}: ${e.code}: ${cliWording(e.message, activeFlags).replace(/\s*\n\s*/g, ' ')}\n`);
     } else {
       process.stderr.write(`${label}: internal error: ${(e as Error)?.message ?? String(e)}\n`);
       if (process.env.PERSONA_STEER_DEBUG === '1') process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);

@@ -5,10 +5,10 @@ import type { MonitorEntry, Projection } from '../monitor';
 import { projectionDifference, type ScreenSample } from '../persona/projection-difference';
 import type { PersonaVector } from '../vector/persona-vector';
 import { bool, choice, list, parse, parseBlocks, str, usageError } from './args';
-import { COMMON_FLAGS, MODEL_FLAGS, loadVector, openModel, printJson, type Session } from './common';
+import { COMMON_FLAGS, MODEL_FLAGS, MODEL_USAGE, loadVector, openModel, printJson, type Session } from './common';
 import type { Command } from './command';
 import { readJsonLines, writeText } from './files';
-import { SAMPLING_FLAGS, samplingOptions } from './generate';
+import { PROMPT_FLAGS, SAMPLING_FLAGS, SAMPLING_USAGE, promptFlag, samplingOptions } from './generate';
 import { progressBar } from './progress';
 import { POSITIONS_FLAG, STEER_FLAGS, buildPlan, positionsFlag, steerSpecs } from './steer-flags';
 import { STEER_USAGE } from './generate';
@@ -46,14 +46,15 @@ const label = (p: Projection) => `${p.name}@${p.block}`;
 export const monitor: Command = {
   name: 'monitor',
   summary: 'stream per-token projections on persona vectors, or screen a dataset by projection difference',
-  usage: `persona-steer monitor --model M --vector FILE[@BLOCKS] (--prompt P | --dataset FILE.jsonl) [options]
+  usage: `persona-steer monitor --model M --vector FILE[@BLOCKS] (--prompt P | --file FILE | --dataset FILE.jsonl) [options]
 
   --model, -m FILE          model GGUF
   --vector FILE[@BLOCKS]    control-vector file to project on (repeatable); default blocks: its
                             recommended blocks, else all of them. Values are h . v / |v|
   --prompt, -p TEXT         generate from this prompt and report the projections of every token
-  --max-tokens N, --greedy, --seed S, --temperature T, --top-k K, --top-p P   as in generate
-  Steering while generating (as in generate):
+  --file, -f FILE           the prompt from FILE ('-': standard input)
+  Sampling (as in generate):
+${SAMPLING_USAGE}  Steering while generating (as in generate):
 ${STEER_USAGE.trimEnd()}
   --plot FILE.svg           line chart of the projections across the generated tokens
   --dataset FILE.jsonl      projection-difference screen (one --vector): lines { "prompt", "response",
@@ -61,8 +62,7 @@ ${STEER_USAGE.trimEnd()}
                             the model's own response (generated when absent; --max-tokens, --seed,
                             --temperature apply). Large positive dP: the sample pushes toward the trait
   --format chat|plain       with --dataset: how { "system"?, "user" } prompts become text
-  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
-  --json                    generation: { text, stopReason, steering, vectors: [{ name, file, blocks }],
+${MODEL_USAGE}  --json                    generation: { text, stopReason, steering, vectors: [{ name, file, blocks }],
                               lastPromptProjections: [{ name, block, value }],
                               tokens: [{ id, text, projections: [{ name, block, value }] }] }
                             dataset: { vector, blocks, samples: [{ index, deltaP: [..], datasetProjection: [..],
@@ -71,14 +71,14 @@ ${STEER_USAGE.trimEnd()}
   async run(argv, { signal }) {
     const { values } = parse('monitor', argv, {
       ...MODEL_FLAGS, ...COMMON_FLAGS, ...STEER_FLAGS, ...POSITIONS_FLAG, ...SAMPLING_FLAGS,
-      prompt: { type: 'string', short: 'p' }, vector: { type: 'string', multiple: true }, plot: { type: 'string' },
+      ...PROMPT_FLAGS, vector: { type: 'string', multiple: true }, plot: { type: 'string' },
       dataset: { type: 'string' }, format: { type: 'string' },
     });
     const vectorSpecs = list(values, 'vector');
     if (vectorSpecs.length === 0) throw usageError('--vector is required (a control-vector file to project on)');
-    const prompt = str(values, 'prompt');
+    const prompt = promptFlag(values);
     const dataset = str(values, 'dataset');
-    if ((prompt === undefined) === (dataset === undefined)) throw usageError('give exactly one of --prompt and --dataset');
+    if ((prompt === undefined) === (dataset === undefined)) throw usageError('give exactly one of --prompt (or --file) and --dataset');
     const json = bool(values, 'json');
     const plot = str(values, 'plot');
     const format = choice(values, 'format', ['chat', 'plain'] as const);
@@ -120,13 +120,14 @@ ${STEER_USAGE.trimEnd()}
       const steer = built.plan;
       const entries: MonitorEntry[] = watched.map((w) => ({ name: w.name, vector: w.vector, blocks: w.blocks }));
       const stream = s.context.generate(prompt!, { ...sampling, steer, monitor: entries, signal });
-      const tokens: { id: number; text: string; projections: Projection[] }[] = [];
+      const tokens: { id: number; text: string; projections: Projection[]; logprob?: number; topLogprobs?: unknown[] }[] = [];
       for await (const ev of stream) {
         if (ev.token === null) {
           if (tokens.length > 0) tokens[tokens.length - 1].text += ev.text;
           continue;
         }
-        tokens.push({ id: ev.token, text: ev.text, projections: ev.projections });
+        tokens.push({ id: ev.token, text: ev.text, projections: ev.projections,
+          ...(ev.logprob !== undefined ? { logprob: ev.logprob } : {}), ...(ev.topLogprobs ? { topLogprobs: ev.topLogprobs } : {}) });
         if (!json) process.stdout.write(`${String(tokens.length - 1).padStart(4)} ${JSON.stringify(ev.text).padEnd(14)} ${ev.projections.map((p) => `${label(p)}=${p.value.toFixed(4)}`).join(' ')}\n`);
       }
       const r = await stream.result;

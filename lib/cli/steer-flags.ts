@@ -34,6 +34,13 @@ export interface SteerSpec {
   max?: number;
   /** undefined: the recommended (cap: recorded cap) blocks; 'all': every block of the file. */
   blocks?: number[] | 'all';
+  /** How the user wrote it ("--add f.gguf:2@3", "/add f.gguf 0.5 9"): errors about it quote this. */
+  label?: string;
+}
+
+/** The flag or chat command a spec came from, as the user wrote it. */
+export function specLabel(s: SteerSpec): string {
+  return s.label ?? `--${s.kind} ${s.file}`;
 }
 
 /** Splits "X@BLOCKS" when the part after the last @ is a block list; otherwise "X" is all file. */
@@ -45,19 +52,26 @@ function splitBlocks(flag: string, text: string): { rest: string; blocks?: numbe
   return { rest: text.slice(0, at), blocks: parseBlocks(`${flag} ${text} (blocks after @)`, tail) };
 }
 
-export function parseAdd(text: string): SteerSpec {
-  const { rest, blocks } = splitBlocks('--add', text);
-  const m = /^(.+):([^:]*)$/.exec(rest);
-  if (m && /^[-+.\d]/.test(m[2])) {
-    return { kind: 'add', file: m[1], scale: parseNumberText(`--add ${text} (the scale after :)`, m[2]), blocks };
+/**
+ * FILE[:SCALE][@BLOCKS]: the text after the last ':' is the scale (a bad one is an error, never part
+ * of the file name), except the ':' of a Windows drive (C:\\...).
+ */
+export function parseAdd(text: string, flag = '--add'): SteerSpec {
+  const { rest, blocks } = splitBlocks(flag, text);
+  const colon = rest.lastIndexOf(':');
+  const drive = colon === 1 && /^[A-Za-z]:[\\/]/.test(rest);
+  if (colon >= 0 && !drive) {
+    const file = rest.slice(0, colon);
+    if (file.length === 0) throw invalidArg(flag, 'FILE[:SCALE][@BLOCKS]', text);
+    return { kind: 'add', file, scale: parseNumberText(`${flag} ${text} (the scale after :)`, rest.slice(colon + 1)), blocks, label: `${flag} ${text}` };
   }
-  if (rest.length === 0) throw invalidArg('--add', 'FILE[:SCALE][@BLOCKS]', text);
-  return { kind: 'add', file: rest, blocks };
+  if (rest.length === 0) throw invalidArg(flag, 'FILE[:SCALE][@BLOCKS]', text);
+  return { kind: 'add', file: rest, blocks, label: `${flag} ${text}` };
 }
 
 export function parseCap(text: string): SteerSpec {
   if (text.length === 0) throw invalidArg('--cap', 'FILE (a control-vector file with recorded cap thresholds)', text);
-  return { kind: 'cap', file: text };
+  return { kind: 'cap', file: text, label: `--cap ${text}` };
 }
 
 export function parseClamp(text: string): SteerSpec {
@@ -68,17 +82,17 @@ export function parseClamp(text: string): SteerSpec {
   const max = m[3] === '' ? undefined : parseNumberText(`--clamp ${text} (MAX)`, m[3]);
   if (min === undefined && max === undefined) throw invalidArg('--clamp', 'FILE:MIN:MAX with at least one of MIN and MAX', text);
   if (min !== undefined && max !== undefined && min > max) throw invalidArg(`--clamp ${text} (MIN)`, `a number <= MAX (${max})`, m[2]);
-  return { kind: 'clamp', file: m[1], min, max, blocks };
+  return { kind: 'clamp', file: m[1], min, max, blocks, label: `--clamp ${text}` };
 }
 
 export function parseAblate(text: string): SteerSpec {
   const { rest, blocks } = splitBlocks('--ablate', text);
   if (rest.length === 0) throw invalidArg('--ablate', 'FILE[@BLOCKS]', text);
-  return { kind: 'ablate', file: rest, blocks };
+  return { kind: 'ablate', file: rest, blocks, label: `--ablate ${text}` };
 }
 
 export function steerSpecs(values: Values): SteerSpec[] {
-  return [...list(values, 'add').map(parseAdd), ...list(values, 'cap').map(parseCap), ...list(values, 'clamp').map(parseClamp),
+  return [...list(values, 'add').map((t) => parseAdd(t)), ...list(values, 'cap').map(parseCap), ...list(values, 'clamp').map(parseClamp),
     ...list(values, 'ablate').map(parseAblate)];
 }
 
@@ -101,7 +115,7 @@ async function vectorOf(file: string, model: Model, cache: VectorCache): Promise
 function blocksOf(s: SteerSpec, v: PersonaVector): number[] | 'all' | undefined {
   if (s.blocks === undefined || s.blocks === 'all') return s.blocks;
   const missing = s.blocks.filter((b) => !v.has(b));
-  if (missing.length > 0) throw usageError(`--${s.kind} ${s.file}@${s.blocks.join(',')}: block ${missing.join(', ')} is not in the file (it has ${v.blocks.join(', ')})`);
+  if (missing.length > 0) throw usageError(`${specLabel(s)}: block ${missing.join(', ')} is not in ${s.file} (it has ${v.blocks.join(', ')})`);
   return s.blocks;
 }
 
@@ -111,13 +125,13 @@ export function specOps(s: SteerSpec, v: PersonaVector): SteerOp[] {
   const opts = blocks === undefined ? {} : { blocks };
   if (s.kind === 'add') {
     if (s.scale === undefined && v.metadata.coefficient === undefined) {
-      throw usageError(`--add ${s.file}: the file records no coefficient (it was extracted without a steering sweep); give one as ${s.file}:SCALE, or record one with persona-steer sweep --out`);
+      throw usageError(`${specLabel(s)}: the file records no coefficient (it was extracted without a steering sweep); give one as ${s.file}:SCALE, or record one with persona-steer sweep --out`);
     }
     return [steerAdd(v, s.scale, opts)];
   }
   if (s.kind === 'cap') {
     if (v.metadata.capThresholds === undefined) {
-      throw usageError(`--cap ${s.file}: the file records no cap thresholds; record them with persona-steer calibrate --vector ${s.file}, or give one with --clamp ${s.file}::MAX`);
+      throw usageError(`${specLabel(s)}: the file records no cap thresholds; record them with persona-steer calibrate --vector ${s.file}, or give one with --clamp ${s.file}::MAX`);
     }
     return cap(v);
   }
@@ -157,7 +171,7 @@ export async function buildPlan(specs: SteerSpec[], model: Model, positions?: St
     ops.push(...own);
     steering.push(describeSpec(s, own));
     const p = recommendedPositions(own[0]);
-    if (p !== undefined) wanted.set(p, [...(wanted.get(p) ?? []), `--${s.kind} ${s.file}`]);
+    if (p !== undefined) wanted.set(p, [...(wanted.get(p) ?? []), specLabel(s)]);
   }
   if (positions === undefined && wanted.size > 1) {
     throw usageError(`the files recommend different positions (${[...wanted].map(([p, who]) => `${p}: ${who.join(', ')}`).join('; ')}); choose one with --positions`);

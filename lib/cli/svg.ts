@@ -10,38 +10,56 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-function fmt(x: number): string {
-  if (x === 0) return '0';
+/**
+ * Round axis ticks: a step of 1, 2, 2.5 or 5 times a power of ten giving about `n` ticks, and the
+ * axis range widened to whole steps, so every tick reads as a round number.
+ */
+export function niceTicks(lo: number, hi: number, n = 5): { lo: number; hi: number; ticks: number[]; decimals: number } {
+  if (!(hi > lo)) { lo -= 1; hi += 1; }
+  const raw = (hi - lo) / Math.max(1, n - 1);
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * pow).find((s) => s >= raw * 0.999) ?? 10 * pow;
+  const a = Math.floor(lo / step + 1e-9) * step;
+  const b = Math.ceil(hi / step - 1e-9) * step;
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9) + (step / pow === 2.5 ? 1 : 0));
+  const ticks: number[] = [];
+  for (let i = 0; a + i * step <= b + step * 1e-9; i++) ticks.push(Number((a + i * step).toFixed(decimals)));
+  return { lo: a, hi: b, ticks, decimals };
+}
+
+function tickText(x: number, decimals: number): string {
   const a = Math.abs(x);
-  return a >= 1000 || a < 0.01 ? x.toExponential(1) : Number(x.toPrecision(3)).toString();
+  if (x !== 0 && (a >= 1e5 || a < 1e-4)) return x.toExponential(1);
+  return x.toFixed(decimals);
 }
 
-function range(values: number[]): [number, number] {
+function range(values: number[]): { lo: number; hi: number; ticks: number[]; decimals: number } {
   const finite = values.filter(Number.isFinite);
-  let lo = Math.min(0, ...finite);
-  let hi = Math.max(0, ...finite);
-  if (finite.length === 0 || lo === hi) { lo -= 1; hi += 1; }
-  const pad = (hi - lo) * 0.05;
-  return [lo - (lo < 0 ? pad : 0), hi + pad];
+  const lo = Math.min(0, ...finite);
+  const hi = Math.max(0, ...finite);
+  return niceTicks(lo, hi);
 }
 
-function frame(title: string, xLabel: string, yLabel: string, lo: number, hi: number, body: string): string {
+/** The frame of a chart `width` wide whose plot ends `right` pixels before the right edge. */
+function frame(title: string, xLabel: string, yLabel: string, axis: { lo: number; hi: number; ticks: number[]; decimals: number }, body: string,
+  width = W, right = M.right): string {
+  const { lo, hi } = axis;
   const ph = H - M.top - M.bottom;
   const y = (v: number) => M.top + ph * (1 - (v - lo) / (hi - lo));
-  const ticks = Array.from({ length: 5 }, (_, i) => lo + ((hi - lo) * i) / 4);
-  const grid = ticks.map((t) => `<line x1="${M.left}" x2="${W - M.right}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#ddd"/>` +
-    `<text x="${M.left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end" font-size="11">${esc(fmt(t))}</text>`).join('');
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">` +
-    `<rect width="${W}" height="${H}" fill="white"/>` +
-    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${esc(title)}</text>${grid}` +
-    `<line x1="${M.left}" x2="${W - M.right}" y1="${y(0).toFixed(1)}" y2="${y(0).toFixed(1)}" stroke="#888"/>` +
-    `<text x="${(M.left + W - M.right) / 2}" y="${H - 10}" text-anchor="middle" font-size="12">${esc(xLabel)}</text>` +
+  const grid = axis.ticks.map((t) => `<line x1="${M.left}" x2="${width - right}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#ddd"/>` +
+    `<text x="${M.left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end" font-size="11">${esc(tickText(t, axis.decimals))}</text>`).join('');
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H}" viewBox="0 0 ${width} ${H}" font-family="sans-serif">` +
+    `<rect width="${width}" height="${H}" fill="white"/>` +
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">${esc(title)}</text>${grid}` +
+    `<line x1="${M.left}" x2="${width - right}" y1="${y(0).toFixed(1)}" y2="${y(0).toFixed(1)}" stroke="#888"/>` +
+    `<text x="${(M.left + width - right) / 2}" y="${H - 10}" text-anchor="middle" font-size="12">${esc(xLabel)}</text>` +
     `<text x="16" y="${M.top + ph / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 16 ${M.top + ph / 2})">${esc(yLabel)}</text>` +
     `${body}</svg>\n`;
 }
 
 export function barChart(o: { title: string; xLabel: string; yLabel: string; labels: string[]; values: number[]; highlight?: Set<number> }): string {
-  const [lo, hi] = range(o.values);
+  const axis = range(o.values);
+  const { lo, hi } = axis;
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const y = (v: number) => M.top + ph * (1 - (v - lo) / (hi - lo));
@@ -54,26 +72,33 @@ export function barChart(o: { title: string; xLabel: string; yLabel: string; lab
     const fill = o.highlight?.has(i) ? COLORS[1] : COLORS[0];
     return `<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${Math.abs(y(v) - y(0)).toFixed(1)}" fill="${fill}"><title>${esc(`${o.labels[i]}: ${v}`)}</title></rect>${label}`;
   }).join('');
-  return frame(o.title, o.xLabel, o.yLabel, lo, hi, bars);
+  return frame(o.title, o.xLabel, o.yLabel, axis, bars);
 }
 
+/** Lines across token positions; the legend sits in its own column right of the plot, never over the data. */
 export function lineChart(o: { title: string; xLabel: string; yLabel: string; series: { name: string; values: number[] }[]; xTicks?: string[] }): string {
-  const [lo, hi] = range(o.series.flatMap((s) => s.values));
+  const axis = range(o.series.flatMap((s) => s.values));
+  const { lo, hi } = axis;
   const n = Math.max(1, ...o.series.map((s) => s.values.length));
-  const pw = W - M.left - M.right;
+  const legendWidth = o.series.length === 0 ? 0 : 24 + 7 * Math.max(...o.series.map((s) => s.name.length));
+  const width = W + legendWidth;
+  const right = M.right + legendWidth;
+  const pw = width - M.left - right;
   const ph = H - M.top - M.bottom;
   const x = (i: number) => M.left + (n === 1 ? pw / 2 : (pw * i) / (n - 1));
   const y = (v: number) => M.top + ph * (1 - (v - lo) / (hi - lo));
   const lines = o.series.map((s, si) => {
     const pts = s.values.map((v, i) => (Number.isFinite(v) ? `${x(i).toFixed(1)},${y(v).toFixed(1)}` : null)).filter((p) => p !== null);
     const color = COLORS[si % COLORS.length];
+    const ly = M.top + 8 + si * 16;
     return `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts.join(' ')}"/>` +
-      `<text x="${W - M.right - 4}" y="${M.top + 14 + si * 14}" text-anchor="end" font-size="11" fill="${color}">${esc(s.name)}</text>`;
+      `<line x1="${width - right + 12}" x2="${width - right + 24}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>` +
+      `<text x="${width - right + 28}" y="${ly}" font-size="11" fill="${color}">${esc(s.name)}</text>`;
   }).join('');
   const step = Math.max(1, Math.ceil(n / 16));
   const ticks = Array.from({ length: n }, (_, i) => i).filter((i) => i % step === 0)
     .map((i) => `<text x="${x(i).toFixed(1)}" y="${H - M.bottom + 16}" text-anchor="middle" font-size="10">${esc(o.xTicks?.[i] ?? String(i))}</text>`).join('');
-  return frame(o.title, o.xLabel, o.yLabel, lo, hi, lines + ticks);
+  return frame(o.title, o.xLabel, o.yLabel, axis, lines + ticks, width, right);
 }
 
 /**

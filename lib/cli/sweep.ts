@@ -10,7 +10,7 @@ import { checkPairs } from '../persona/responses';
 import { writeControlVector } from '../vector/control-vector-file';
 import { STEER_POSITIONS, type SteerPositions } from '../vector/vector-metadata';
 import { bool, choice, int, list, num, parse, parseBlocks, parseNumberText, required, str, usageError, type Values } from './args';
-import { COMMON_FLAGS, MODEL_FLAGS, loadVector, openModel, printJson } from './common';
+import { COMMON_FLAGS, MODEL_FLAGS, MODEL_USAGE, loadVector, openModel, printJson } from './common';
 import type { Command } from './command';
 import { loadJudge, readJson, readQuestions, writeText } from './files';
 import { progressBar } from './progress';
@@ -92,7 +92,7 @@ export const sweep: Command = {
 
   --model, -m FILE          model GGUF
   --vector FILE             control-vector file to sweep
-  --spec FILE               trait spec: reference answers are generated under its pairs' prompts
+  --spec FILE               trait spec (docs/vectors.md, "Trait specs"): reference answers are generated under its pairs' prompts
                             (temperature 1, 64 tokens), and its evaluation questions (else extraction
                             questions, the first 12) are the default questions
   --pairs FILE              reference answers (the format of extract --pairs)
@@ -102,8 +102,7 @@ ${sweepUsage('max-tokens N')}  --out FILE                write the vector with t
                             coefficient, positions); may be --vector itself
   --plot FILE.svg           heat map of the scores
   --answers                 with --json: include every answer
-  --context-size N, --threads N, --gpu-layers N, --rpc HOST:PORT[,...], --tensor-split A,B,...
-  --json                    print { units, symmetric, questions, measure, reference, baseline, settings: [{ blocks,
+${MODEL_USAGE}  --json                    print { units, symmetric, questions, measure, reference, baseline, settings: [{ blocks,
                             positions, coefficient, score, coherent, up, down }], best, recommendation }
 `,
   async run(argv, { signal }) {

@@ -145,8 +145,9 @@ function isUniform(o: Record<string, unknown>): boolean {
  */
 export function cap(vector: PersonaVector, options: ({ max: number; min?: number } | { min: number; max?: number }) & { blocks?: BlockSpec }): ClampOp;
 export function cap(vector: PersonaVector, options?: CapOptions | CapThresholds): ClampOp[];
-export function cap(vector: PersonaVector, options: CapOptions | CapThresholds = {}): ClampOp | ClampOp[] {
+export function cap(vector: PersonaVector, given?: CapOptions | CapThresholds): ClampOp | ClampOp[] {
   const v = checkVector('vector', vector);
+  const options = given ?? {};
   if (isCalibration(options)) {
     const o = options as unknown as Record<string, unknown>;
     checkKeys('options', o, ['blocks', 'thresholds', 'bound', 'percentile', 'statistic', 'margin', 'measured', 'positions', 'counts']);
@@ -165,6 +166,10 @@ export function cap(vector: PersonaVector, options: CapOptions | CapThresholds =
     const md = v.metadata;
     const owner = md.capBlocks ?? md.recommendedBlocks;
     if (md.capThresholds === undefined || owner === undefined) {
+      if (given === undefined) {
+        throw invalidArg('options', "given (cap(vector) alone caps at the vector's recorded thresholds, and this vector's metadata has no capThresholds: " +
+          'calibrate them with calibrateCap and withCapThresholds, or persona-steer calibrate; or pass { max } or { min })', given);
+      }
       throw invalidArg('options', "an object with max or min (the vector's metadata has no capThresholds: run calibrateCap and withCapThresholds, or persona-steer calibrate)", options);
     }
     if (o.blocks !== undefined) throw invalidArg('options.blocks', "absent when the vector's recorded thresholds are used (they belong to its cap blocks)", o.blocks);

@@ -4,12 +4,16 @@
 import { ErrorCodes, PersonaSteerError, invalidArg } from '../errors';
 import { PersonaVector } from './persona-vector';
 
-export interface ModelShape {
-  readonly nEmbd: number;
-  readonly nLayer: number;
+/**
+ * A model's shape, in llama.cpp's terms ({ nEmbd, nLayer }) or as `model.info` gives it
+ * ({ embeddingSize, blockCount }): `checkVectorFitsModel(v, model.info)` works as it is.
+ */
+export type ModelShape = ({ readonly nEmbd: number; readonly nLayer: number } | { readonly embeddingSize: number; readonly blockCount: number }) & {
   /** The model's general.architecture; omitted: no architecture check. */
   readonly architecture?: string;
-}
+  /** The model file's hash (modelFileHash); omitted: no source-model check. */
+  readonly hash?: string;
+};
 
 /**
  * Throws ERR_MODEL_MISMATCH when the vector's nEmbd differs from the model's or one of its blocks
@@ -18,13 +22,21 @@ export interface ModelShape {
  */
 export function checkVectorFitsModel(vector: PersonaVector, model: ModelShape): string[] {
   if (!(vector instanceof PersonaVector)) throw invalidArg('vector', 'a PersonaVector', vector);
-  if (typeof model !== 'object' || model === null) throw invalidArg('model', 'an object { nEmbd, nLayer, architecture? }', model);
-  const { nEmbd, nLayer, architecture } = model;
-  if (!Number.isSafeInteger(nEmbd) || nEmbd < 1) throw invalidArg('model.nEmbd', 'a positive integer', nEmbd);
-  if (!Number.isSafeInteger(nLayer) || nLayer < 1) throw invalidArg('model.nLayer', 'a positive integer', nLayer);
+  if (typeof model !== 'object' || model === null) {
+    throw invalidArg('model', 'an object { nEmbd, nLayer, architecture?, hash? } or model.info ({ embeddingSize, blockCount, ... })', model);
+  }
+  const m = model as Record<string, unknown>;
+  const infoTerms = m.nEmbd === undefined && m.nLayer === undefined;
+  const [embdKey, layerKey] = infoTerms ? ['embeddingSize', 'blockCount'] : ['nEmbd', 'nLayer'];
+  const nEmbd = m[embdKey] as number;
+  const nLayer = m[layerKey] as number;
+  const { architecture, hash } = model;
+  if (!Number.isSafeInteger(nEmbd) || nEmbd < 1) throw invalidArg(`model.${embdKey}`, 'a positive integer', nEmbd);
+  if (!Number.isSafeInteger(nLayer) || nLayer < 1) throw invalidArg(`model.${layerKey}`, 'a positive integer', nLayer);
   if (architecture !== undefined && typeof architecture !== 'string') {
     throw invalidArg('model.architecture', 'a string or undefined', architecture);
   }
+  if (hash !== undefined && typeof hash !== 'string') throw invalidArg('model.hash', 'a string or undefined', hash);
   if (vector.nEmbd !== nEmbd) {
     throw new PersonaSteerError(ErrorCodes.MODEL_MISMATCH,
       `the vector has n_embd ${vector.nEmbd} but the model has n_embd ${nEmbd}`);
@@ -48,6 +60,10 @@ export function checkVectorFitsModel(vector: PersonaVector, model: ModelShape): 
   }
   if (md.source?.nLayer !== undefined && md.source.nLayer !== nLayer) {
     warnings.push(`the vector was extracted from a model with ${md.source.nLayer} blocks; this one has ${nLayer}`);
+  }
+  if (hash !== undefined && md.source?.hash !== undefined && md.source.hash !== hash) {
+    warnings.push(`the vector was extracted from another model file (recorded hash ${md.source.hash}, this model's ${hash}): ` +
+      'the same shape, different weights, so its direction, coefficient and thresholds may not carry over');
   }
   return warnings;
 }

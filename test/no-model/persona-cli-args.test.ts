@@ -24,19 +24,22 @@ t.test('block lists accept single blocks, ranges, lists and all', async (t) => {
 });
 
 t.test('--add is FILE[:SCALE][@BLOCKS], the file alone meaning its recorded coefficient and blocks', async (t) => {
-  t.same(parseAdd('v.gguf'), { kind: 'add', file: 'v.gguf', blocks: undefined });
-  t.same(parseAdd('v.gguf:-2.5'), { kind: 'add', file: 'v.gguf', scale: -2.5, blocks: undefined });
-  t.same(parseAdd('v.gguf:0.5@2-3'), { kind: 'add', file: 'v.gguf', scale: 0.5, blocks: [2, 3] });
-  t.same(parseAdd('dir/v.gguf@all'), { kind: 'add', file: 'dir/v.gguf', blocks: 'all' });
-  t.same(parseAdd('me@home/v.gguf'), { kind: 'add', file: 'me@home/v.gguf', blocks: undefined }, 'an @ that is not followed by blocks belongs to the file');
-  t.same(parseAdd('C:/v.gguf'), { kind: 'add', file: 'C:/v.gguf', blocks: undefined }, 'a colon not followed by a number belongs to the file');
+  t.same(parseAdd('v.gguf'), { kind: 'add', file: 'v.gguf', blocks: undefined, label: '--add v.gguf' });
+  t.same(parseAdd('v.gguf:-2.5'), { kind: 'add', file: 'v.gguf', scale: -2.5, blocks: undefined, label: '--add v.gguf:-2.5' });
+  t.same(parseAdd('v.gguf:0.5@2-3'), { kind: 'add', file: 'v.gguf', scale: 0.5, blocks: [2, 3], label: '--add v.gguf:0.5@2-3' });
+  t.same(parseAdd('dir/v.gguf@all'), { kind: 'add', file: 'dir/v.gguf', blocks: 'all', label: '--add dir/v.gguf@all' });
+  t.same(parseAdd('me@home/v.gguf'), { kind: 'add', file: 'me@home/v.gguf', blocks: undefined, label: '--add me@home/v.gguf' }, 'an @ that is not followed by blocks belongs to the file');
+  t.same(parseAdd('C:/v.gguf'), { kind: 'add', file: 'C:/v.gguf', blocks: undefined, label: '--add C:/v.gguf' }, "a Windows drive's colon belongs to the file");
+  t.same(parseAdd('C:\\d\\v.gguf:2'), { kind: 'add', file: 'C:\\d\\v.gguf', scale: 2, blocks: undefined, label: '--add C:\\d\\v.gguf:2' });
   t.throws(() => parseAdd('v.gguf:1e'), /--add v\.gguf:1e \(the scale after :\) must be a finite number; received "1e"/);
+  t.throws(() => parseAdd('f.gguf:abc'), /^--add f\.gguf:abc \(the scale after :\) must be a finite number; received "abc"$/, 'text after the last colon is a scale, never part of the file name');
+  t.throws(() => parseAdd('f.gguf:'), /the scale after :\) must be a finite number; received ""/);
   t.throws(() => parseAdd('v.gguf@4-2'), /blocks after @/, 'a malformed block list after @ is an error');
   t.equal(parseAdd('v.gguf@1-x').file, 'v.gguf@1-x', 'text after @ that is no block list stays in the file name');
 });
 
 t.test('--cap is a file whose recorded thresholds are used', async (t) => {
-  t.same(parseCap('v.gguf'), { kind: 'cap', file: 'v.gguf' });
+  t.same(parseCap('v.gguf'), { kind: 'cap', file: 'v.gguf', label: '--cap v.gguf' });
   t.throws(() => parseCap(''), bad);
 });
 
@@ -63,9 +66,9 @@ t.test('a questions file is plain lines, JSON lines or a JSON array, of strings 
 });
 
 t.test('--clamp is FILE:MIN:MAX[@BLOCKS] with either bound optional', async (t) => {
-  t.same(parseClamp('v.gguf:-1:2'), { kind: 'clamp', file: 'v.gguf', min: -1, max: 2, blocks: undefined });
-  t.same(parseClamp('v.gguf::2@3'), { kind: 'clamp', file: 'v.gguf', min: undefined, max: 2, blocks: [3] });
-  t.same(parseClamp('v.gguf:-1:'), { kind: 'clamp', file: 'v.gguf', min: -1, max: undefined, blocks: undefined });
+  t.same(parseClamp('v.gguf:-1:2'), { kind: 'clamp', file: 'v.gguf', min: -1, max: 2, blocks: undefined, label: '--clamp v.gguf:-1:2' });
+  t.same(parseClamp('v.gguf::2@3'), { kind: 'clamp', file: 'v.gguf', min: undefined, max: 2, blocks: [3], label: '--clamp v.gguf::2@3' });
+  t.same(parseClamp('v.gguf:-1:'), { kind: 'clamp', file: 'v.gguf', min: -1, max: undefined, blocks: undefined, label: '--clamp v.gguf:-1:' });
   t.throws(() => parseClamp('v.gguf::'), /at least one of MIN and MAX/);
   t.throws(() => parseClamp('v.gguf:2'), /FILE:MIN:MAX/);
   t.throws(() => parseClamp('v.gguf:3:1'), /a number <= MAX \(1\)/);
@@ -73,8 +76,8 @@ t.test('--clamp is FILE:MIN:MAX[@BLOCKS] with either bound optional', async (t) 
 });
 
 t.test('--ablate is FILE[@BLOCKS]', async (t) => {
-  t.same(parseAblate('v.gguf@1,4'), { kind: 'ablate', file: 'v.gguf', blocks: [1, 4] });
-  t.same(parseAblate('v.gguf'), { kind: 'ablate', file: 'v.gguf', blocks: undefined });
+  t.same(parseAblate('v.gguf@1,4'), { kind: 'ablate', file: 'v.gguf', blocks: [1, 4], label: '--ablate v.gguf@1,4' });
+  t.same(parseAblate('v.gguf'), { kind: 'ablate', file: 'v.gguf', blocks: undefined, label: '--ablate v.gguf' });
 });
 
 t.test('numbers must be plain decimal numbers', async (t) => {
@@ -98,17 +101,17 @@ t.test('a negative number after a flag is its value, not another flag', async (t
 });
 
 t.test('chat commands parse into steering changes', async (t) => {
-  t.same(parseChatCommand('/add v.gguf'), { kind: 'spec', spec: { kind: 'add', file: 'v.gguf', blocks: undefined } }, 'the recorded coefficient and blocks');
-  t.same(parseChatCommand('/add v.gguf:0.5@3'), { kind: 'spec', spec: { kind: 'add', file: 'v.gguf', scale: 0.5, blocks: [3] } });
-  t.same(parseChatCommand('/cap v.gguf'), { kind: 'spec', spec: { kind: 'cap', file: 'v.gguf' } }, 'the recorded thresholds');
+  t.same(parseChatCommand('/add v.gguf'), { kind: 'spec', spec: { kind: 'add', file: 'v.gguf', blocks: undefined, label: '/add v.gguf' } }, 'the recorded coefficient and blocks');
+  t.same(parseChatCommand('/add v.gguf:0.5@3'), { kind: 'spec', spec: { kind: 'add', file: 'v.gguf', scale: 0.5, blocks: [3], label: '/add v.gguf:0.5@3' } });
+  t.same(parseChatCommand('/cap v.gguf'), { kind: 'spec', spec: { kind: 'cap', file: 'v.gguf', label: '/cap v.gguf' } }, 'the recorded thresholds');
   t.same(parseChatCommand('/positions prompt'), { kind: 'positions', positions: 'prompt' });
   t.same(parseChatCommand('/positions auto'), { kind: 'positions', positions: undefined });
   t.throws(() => parseChatCommand('/positions some'), /\/positions takes one of all, prompt, generated or auto/);
-  t.same(parseChatCommand('/add v.gguf 2'), { kind: 'spec', spec: { kind: 'add', file: 'v.gguf', scale: 2, blocks: undefined } });
-  t.same(parseChatCommand('/add v.gguf -1 2-3'), { kind: 'spec', spec: { kind: 'add', file: 'v.gguf', scale: -1, blocks: [2, 3] } });
-  t.same(parseChatCommand('/cap v.gguf 0.5'), { kind: 'spec', spec: { kind: 'clamp', file: 'v.gguf', max: 0.5, blocks: undefined } });
-  t.same(parseChatCommand('/clamp v.gguf - 1 4'), { kind: 'spec', spec: { kind: 'clamp', file: 'v.gguf', min: undefined, max: 1, blocks: [4] } });
-  t.same(parseChatCommand('/ablate v.gguf all'), { kind: 'spec', spec: { kind: 'ablate', file: 'v.gguf', blocks: 'all' } });
+  t.same(parseChatCommand('/add v.gguf 2'), { kind: 'spec', spec: { kind: 'add', file: 'v.gguf', scale: 2, blocks: undefined, label: '/add v.gguf 2' } });
+  t.same(parseChatCommand('/add v.gguf -1 2-3'), { kind: 'spec', spec: { kind: 'add', file: 'v.gguf', scale: -1, blocks: [2, 3], label: '/add v.gguf -1 2-3' } });
+  t.same(parseChatCommand('/cap v.gguf 0.5'), { kind: 'spec', spec: { kind: 'clamp', file: 'v.gguf', max: 0.5, blocks: undefined, label: '/cap v.gguf 0.5' } });
+  t.same(parseChatCommand('/clamp v.gguf - 1 4'), { kind: 'spec', spec: { kind: 'clamp', file: 'v.gguf', min: undefined, max: 1, blocks: [4], label: '/clamp v.gguf - 1 4' } });
+  t.same(parseChatCommand('/ablate v.gguf all'), { kind: 'spec', spec: { kind: 'ablate', file: 'v.gguf', blocks: 'all', label: '/ablate v.gguf all' } });
   t.same(parseChatCommand(' /clear '), { kind: 'clear' });
   t.throws(() => parseChatCommand('/add'), /\/add takes FILE\[:SCALE\]\[@BLOCKS\], or FILE SCALE \[BLOCKS\]/);
   t.throws(() => parseChatCommand('/clear now'), bad);

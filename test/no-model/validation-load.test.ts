@@ -25,6 +25,8 @@ const WRONG: Record<string, unknown[]> = {
   rpcServers: ['host:1', [], ['localhost'], ['h:0'], ['h:65536'], ['h:1', 'h:1'], [1], Array(17).fill('h:1').map((x, i) => `h:${i + 1}`)],
   tensorSplit: [1, [], [0, 0], [-1], ['1'], [Infinity], Array(17).fill(1)],
   rpcTimeoutMs: [1000, '1000'],
+  chatTemplate: ['', 5, {}],
+  jinja: ['yes', 1],
 };
 
 t.test('every load option has wrong-value cases', async (t) => {

@@ -72,7 +72,7 @@ t.test('bench delegates to the benchmark runner, or says it is not installed', a
   t.equal(runCli(['bench', '--help']).status, 0);
   const missing = runCli(['bench']);
   t.equal(missing.status, 1);
-  t.match(missing.stderr, /^persona-steer bench: ERR_UNAVAILABLE: the benchmark runner is not installed/);
+  t.match(missing.stderr, /^persona-steer bench: ERR_UNAVAILABLE: the benchmark runner is not built \(no .*runner\.js\); build it with: cd .* && npm run build:bench/);
   oneLine(t, missing.stderr);
 });
 

@@ -92,12 +92,12 @@ t.test('capture --positions last reads one row per block, after the steering fla
 
 t.test('generate and capture refuse bad arguments with the documented code and status', async (t) => {
   const cases: [string[], number, RegExp][] = [
-    [['generate', ...M], 2, /^persona-steer generate: ERR_INVALID_ARG: --prompt is required/],
+    [['generate', ...M], 2, /^persona-steer generate: ERR_INVALID_ARG: --prompt or --file is required/],
     [['generate', ...M, '-p', 'x', '--max-tokens', '0'], 2, /--max-tokens must be an integer in \[1, 1048576\]; received "0"/],
     [['generate', ...M, '-p', 'x', '--seed', '-1'], 2, /--seed must be an integer/],
     [['generate', ...M, '-p', 'x', '--colour'], 2, /Unknown option '--colour' \(see persona-steer generate --help\)/],
-    [['generate', ...M, '-p', 'x', '--add', `${file}@7`], 2, /--add .*happy\.gguf@7: block 7 is not in the file \(it has 0, 1, 2, 3, 4\)/],
-    [['generate', ...M, '-p', 'x', '--add', `${file}:big`], 1, /ERR_BAD_FILE: cannot read control-vector file .*happy\.gguf:big/],
+    [['generate', ...M, '-p', 'x', '--add', `${file}@7`], 2, /--add .*happy\.gguf@7: block 7 is not in .*happy\.gguf \(it has 0, 1, 2, 3, 4\)/],
+    [['generate', ...M, '-p', 'x', '--add', `${file}:big`], 2, /ERR_INVALID_ARG: --add .*happy\.gguf:big \(the scale after :\) must be a finite number; received "big"/],
     [['generate', ...M, '-p', 'x', '--clamp', `${file}:1`], 2, /--clamp must be FILE:MIN:MAX/],
     [['generate', ...M, '-p', 'x', '--clamp', `${file}:3:1`], 2, /\(MIN\) must be a number <= MAX \(1\)/],
     [['generate', ...M, '-p', 'x', '--ablate', path.join(dir, 'none.gguf')], 1, /ERR_BAD_FILE/],

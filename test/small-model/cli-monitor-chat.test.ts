@@ -76,7 +76,7 @@ t.test('monitor --dataset prints the projection difference of every sample', asy
   t.match(missing.stderr, /ERR_BAD_FILE/);
   const twoModes = runCli(['monitor', ...M, '--vector', file, '--dataset', data, '--prompt', 'x']);
   t.equal(twoModes.status, 2);
-  t.match(twoModes.stderr, /give exactly one of --prompt and --dataset/);
+  t.match(twoModes.stderr, /give exactly one of --prompt \(or --file\) and --dataset/);
   const noVector = runCli(['monitor', ...M, '--prompt', 'x']);
   t.equal(noVector.status, 2);
   t.match(noVector.stderr, /--vector is required/);

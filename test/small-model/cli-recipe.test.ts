@@ -87,7 +87,7 @@ t.test('files that record different positions need --positions', async (t) => {
   await writeControlVector(other, vector.withMetadata({ positions: 'all' }));
   const r = runCli([...genArgs(NEUTRAL_SYSTEM_PROMPT), '--add', file, '--add', `${other}:0.1`]);
   t.equal(r.status, 2);
-  t.match(r.stderr, /the files recommend different positions \(prompt: --add .*pirate\.gguf; all: --add .*everywhere\.gguf\); choose one with --positions/);
+  t.match(r.stderr, /the files recommend different positions \(prompt: --add .*pirate\.gguf; all: --add .*everywhere\.gguf:0\.1\); choose one with --positions/);
   const ok = runCli([...genArgs(NEUTRAL_SYSTEM_PROMPT), '--add', file, '--add', `${other}:0.1`, '--positions', 'generated']);
   t.equal(ok.status, 0, ok.stderr);
   t.equal(json<GenerateJson>(ok).positions, 'generated');

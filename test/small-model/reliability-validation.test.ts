@@ -65,7 +65,7 @@ const FUNCTIONS = (): Record<string, OptionsFn> => ({
     call: (o) => model.createContext(o as never),
     wrong: {
       contextSize: [0, 7, 1.5, -256, 2 ** 21, '256'], batchSize: [0, 1.5, 4096, '8'], threads: [-1, 0.5, 2000, '2'],
-      sequences: [0, 257, 1.5], flashAttention: ['on', 1],
+      sequences: [0, 257, 1.5], flashAttention: ['on', 1], kvCacheType: ['q3', 5, 'q8_0', { k: 'f16', z: 'f16' }, { v: 'q4_0' }],
     },
   },
   generate: {
@@ -77,13 +77,16 @@ const FUNCTIONS = (): Record<string, OptionsFn> => ({
       maxTokens: [0, -1, 1.5, 2 ** 20 + 1, Infinity, '10'], stop: ['.', [''], [1], {}], stopAtEog: ['false', 0],
       signal: [{}, { aborted: false }], steer: [42, 'plan', { ops: 'x' }, [{ kind: 'add' }]],
       monitor: ['m', [], [{ name: 'm' }]], capture: [true, { blocks: 9 }, { blocks: 'all', rows: 1 }, {}],
+      grammar: [5, '', 'root ::= undefined-rule'], jsonSchema: [5, 'x', { type: 'nope' }, { pattern: 'a' }],
+      logprobs: ['yes', 1], topLogprobs: [-1, 101, 1.5, '3'],
     },
   },
   complete: {
     keys: CONTEXT_OPTION_KEYS.generate,
     call: (o) => ctx.complete('Once upon a time', o as never),
     wrong: { maxTokens: [0, 2 ** 24], temperature: [-1], seed: [-5], stop: ['x'], steer: [1], monitor: [{}], capture: [[1]],
-      greedy: [1], topK: ['1'], topP: [5], minP: ['0'], repeatPenalty: [NaN], repeatLastN: ['1'], stopAtEog: [1], signal: [1] },
+      greedy: [1], topK: ['1'], topP: [5], minP: ['0'], repeatPenalty: [NaN], repeatLastN: ['1'], stopAtEog: [1], signal: [1],
+      grammar: [1], jsonSchema: [[]], logprobs: [0], topLogprobs: [200] },
   },
   capture: {
     keys: CONTEXT_OPTION_KEYS.capture,
@@ -171,7 +174,6 @@ const ARGUMENT_CASES = (): Case[] => [
   ['applyChatTemplate with an unknown template', () => model.applyChatTemplate([{ role: 'user', content: 'x' }], { template: 'no-such-template' }), { code: 'ERR_CHAT_TEMPLATE' }],
   ['createContext batchSize > contextSize', () => model.createContext({ contextSize: 64, batchSize: 65 }), { code: 'ERR_INVALID_ARG', arg: 'options.batchSize', message: /\[1, 64\]/ }],
   // Prompts (generate, capture, logits share one reader)
-  ['generate("")', () => ctx.generate(''), { code: 'ERR_INVALID_ARG', arg: 'prompt' }],
   ['generate([])', () => ctx.generate([]), { code: 'ERR_INVALID_ARG', arg: 'prompt' }],
   ['generate()', () => (ctx.generate as (p?: unknown) => unknown)(), { code: 'ERR_INVALID_ARG', arg: 'prompt' }],
   ['generate(null)', () => ctx.generate(null as never), { code: 'ERR_INVALID_ARG', arg: 'prompt' }],
@@ -185,7 +187,6 @@ const ARGUMENT_CASES = (): Case[] => [
   ['generate chat prompt without a template', () => ctx.generate({ messages: [{ role: 'user', content: 'x' }] }), { code: 'ERR_CHAT_TEMPLATE' }],
   ['generate(prompt longer than the context)', () => ctx.generate(tooLong()), { code: 'ERR_CONTEXT_OVERFLOW', message: /257 tokens but the context holds 256/ }],
   ['generate(long text)', () => ctx.generate('Once upon a time '.repeat(200)), { code: 'ERR_CONTEXT_OVERFLOW' }],
-  ['capture("")', () => ctx.capture(''), { code: 'ERR_INVALID_ARG', arg: 'prompt' }],
   ['capture(prompt longer than the context)', () => ctx.capture(tooLong()), { code: 'ERR_CONTEXT_OVERFLOW' }],
   ['logits([])', () => ctx.logits([]), { code: 'ERR_INVALID_ARG', arg: 'prompt' }],
   ['logits(prompt longer than the context)', () => ctx.logits(tooLong()), { code: 'ERR_CONTEXT_OVERFLOW' }],
