@@ -464,13 +464,17 @@ export class Context {
     const reduce = checkOneOf('options.reduce', o.reduce, ['none', 'mean'] as const, 'none');
     // The place in the queue is taken now, in call order, whatever tokenizing takes.
     const reserved = this.pool.acquire();
-    const tokens = await this.#released(reserved, () => this.promptTokens(prompt));
+    const { tokens, mask } = await this.#released(reserved, async () => {
+      const ids = await this.promptTokens(prompt);
+      const n = ids.length;
+      let m: boolean[];
+      if (o.positions === undefined || o.positions === 'all') m = new Array(n).fill(true);
+      else if (o.positions === 'last') m = Array.from({ length: n }, (_, i) => i === n - 1);
+      else if (Array.isArray(o.positions) && o.positions.length === n && o.positions.every((b) => typeof b === 'boolean')) m = o.positions;
+      else throw invalidArg('options.positions', `'all', 'last' or an array of ${n} booleans (one per token)`, o.positions);
+      return { tokens: ids, mask: m };
+    });
     const n = tokens.length;
-    let mask: boolean[];
-    if (o.positions === undefined || o.positions === 'all') mask = new Array(n).fill(true);
-    else if (o.positions === 'last') mask = Array.from({ length: n }, (_, i) => i === n - 1);
-    else if (Array.isArray(o.positions) && o.positions.length === n && o.positions.every((b) => typeof b === 'boolean')) mask = o.positions;
-    else throw invalidArg('options.positions', `'all', 'last' or an array of ${n} booleans (one per token)`, o.positions);
     // The last block's output only has rows for tokens that produce logits.
     const lastBlock = blocks.includes(info.blockCount - 1);
     const logits = Uint8Array.from(mask, (m, i) => (lastBlock ? (m ? 1 : 0) : (i === n - 1 ? 1 : 0)));

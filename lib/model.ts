@@ -32,6 +32,7 @@ export interface LoadOptions {
   tensorSplit?: number[];
   /** How long to wait for each RPC server's handshake at load (ms, default 5000). */
   rpcTimeoutMs?: number;
+  /**
    * The chat template to use instead of the model's: the name of one of llama.cpp's built-in
    * templates ('chatml', 'llama3', ...) or a Jinja template (llama.cpp's --chat-template).
    */
