@@ -311,7 +311,9 @@ t.test('the page is readable at 1280x800 and on a narrow window', async (t) => {
   t.equal(await overflow(), 0, 'no sideways scrolling at 390 px');
   const [chatN, vecN] = [await box('.col-chat'), await box('.col-vectors')];
   t.ok(chatN!.y < vecN!.y && chatN!.width > 330, 'one column, the chat first');
-  t.comment(`screenshot: ${await screenshot(page, 'playground-390-narrow.png', true)}`);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  t.comment(`screenshot: ${await screenshot(page, 'playground-390x844.png')}`);
+  t.comment(`screenshot: ${await screenshot(page, 'playground-390-full.png', true)}`);
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 
