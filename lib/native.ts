@@ -147,6 +147,8 @@ export interface NativeContextStats {
   configures: number;
   /** llama_decode calls made by generations (one per step, however many generations run). */
   generationDecodes: number;
+  /** Every llama_decode call of the context (generations and operations such as capture). */
+  decodes: number;
   evalCount: number;
   reusedGraphs: number;
 }

@@ -323,6 +323,7 @@ Napi::Value ContextWrap::evaluate(const Napi::CallbackInfo & info) {
                 if (!steer_->per_seq()) steer_->set_active(plan_active_in(cfg.plan.get(), Phase::Prompt));
                 steer_->clear_results();
                 decode_sequences(ctx_, todo, [&](const llama_batch & b) {
+                    op_decodes_++;
                     steer_->after_decode();
                     if (want_logits == "none") return;
                     // llama_get_logits_ith takes the token's index in the batch.
@@ -510,17 +511,18 @@ Napi::Value ContextWrap::set_control_vector(const Napi::CallbackInfo & info) {
 Napi::Value ContextWrap::stats(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     check_live(env);
-    struct S { uint64_t builds, configures, decodes; int32_t n_eval, n_reused; };
+    struct S { uint64_t builds, configures, decodes, all_decodes; int32_t n_eval, n_reused; };
     return run_on_thread<S>(env, *thread_, Value(),
         [this]() {
             llama_perf_context_data p = llama_perf_context(ctx_);
-            return S{steer_->n_builds(), steer_->n_configures(), engine_->n_decodes(), p.n_eval, p.n_reused};
+            return S{steer_->n_builds(), steer_->n_configures(), engine_->n_decodes(), engine_->n_decodes() + op_decodes_, p.n_eval, p.n_reused};
         },
         [](Napi::Env env, S & s) -> Napi::Value {
             Napi::Object o = Napi::Object::New(env);
             o.Set("graphBuilds", (double) s.builds);
             o.Set("configures", (double) s.configures);
             o.Set("generationDecodes", (double) s.decodes);
+            o.Set("decodes", (double) s.all_decodes);
             o.Set("evalCount", s.n_eval);
             o.Set("reusedGraphs", s.n_reused);
             return o;

@@ -66,6 +66,7 @@ private:
     HookCoverage hooks_;                   // written once on thread_ before create() resolves
     std::shared_ptr<Stepper> stepper_;
     std::atomic<bool> closing_{false};     // stops running work between decodes
+    uint64_t op_decodes_ = 0;              // thread only: llama_decode calls of operations (evaluate)
     bool disposed_ = false;
     int64_t external_bytes_ = 0;
     uint32_t n_ctx_ = 0, n_ctx_seq_ = 0, n_batch_ = 0, n_threads_ = 0, n_seq_ = 1;
