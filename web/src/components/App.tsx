@@ -55,7 +55,8 @@ export function App() {
       setVectors(list);
       setControls((old) => Object.fromEntries(list.map((v) => [v.name, old[v.name] ?? initialControl(v)])));
       setView((old) => (old && list.some((v) => v.name === old.vector) ? old : list[0] ? defaultView(list[0]) : null));
-      setBanner(null);
+      setBanner(m.persona_steer?.chat_template === false
+        ? 'This model has no chat template, so the chat cannot format messages for it (POST /v1/completions takes plain text).' : null);
     } catch (e) {
       if (e instanceof RequestError && e.status === 401) setBanner('This server needs an API key: enter it under Settings, then press “Reload”.');
       else setBanner(`Cannot reach the server: ${(e as Error).message}`);
