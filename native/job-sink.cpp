@@ -61,7 +61,9 @@ bool JsJobSink::blocked() {
 
 void JsJobSink::on_token(llama_token token, std::string piece, std::vector<float> monitor) {
     pending_.push_back({token, std::move(piece), std::move(monitor)});
-    if (std::chrono::steady_clock::now() - last_post_ >= kTokenBatchInterval || (int) pending_.size() >= kTokenWindow) flush();
+    // Half a window at a time: JavaScript takes one half while the next is being decoded, so a fast
+    // model does not stop at every window for the JavaScript thread to wake up.
+    if (std::chrono::steady_clock::now() - last_post_ >= kTokenBatchInterval || (int) pending_.size() >= kTokenWindow / 2) flush();
 }
 
 void JsJobSink::flush() {
