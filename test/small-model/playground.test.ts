@@ -127,11 +127,20 @@ t.test('a question sent with the keyboard streams its answer token by token, and
     new MutationObserver(() => w.counts.push(document.querySelectorAll('.tok').length))
       .observe(document.querySelector('.transcript')!, { childList: true, subtree: true });
   });
+  // The toy model answers in a fraction of a second; on an idle machine the whole stream could reach
+  // the browser in one read. A slow link (16 KiB/s, the ~25 KiB stream then takes over a second)
+  // makes sure it arrives in pieces, so what is measured is that the page shows each piece at once.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  const link = (downloadThroughput: number) => cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput, uploadThroughput: -1 });
+  await link(16 * 1024);
   const turn = await ask(question);
+  await link(-1);
+  await cdp.detach();
   const counts: number[] = await page.evaluate(() => (window as unknown as { counts: number[] }).counts);
   const final = await page.locator('.tok').count();
   const partial = new Set(counts.filter((c) => c > 0 && c < final));
-  t.ok(partial.size >= 2, `the answer was shown at ${partial.size} intermediate lengths before its ${final} tokens`);
+  t.ok(partial.size >= 4, `the answer was shown at ${partial.size} intermediate lengths before its ${final} tokens`);
   const want = await serverAnswer(neutral(question), false);
   t.equal(await answerText(turn, 'answer'), want.choices[0]!.message.content);
   t.equal(scoreAnswer(want.choices[0]!.message.content).pirate, 'plain');
