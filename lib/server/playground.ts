@@ -54,7 +54,8 @@ export async function loadPlayground(dir: string): Promise<Map<string, StaticFil
   const files = new Map<string, StaticFile>();
   for (const name of names) {
     const type = TYPES[path.extname(name).toLowerCase()];
-    if (type === undefined) continue;
+    // Only plain names become routes (':' or '*' would be route syntax to Fastify).
+    if (type === undefined || !/^[A-Za-z0-9._/-]+$/.test(name)) continue;
     const body = await fs.readFile(path.join(dir, name));
     // Vite names everything under assets/ by content hash: those never change under their name.
     const cache = name.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
