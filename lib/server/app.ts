@@ -7,6 +7,7 @@ import { bearerCheck, needsKey } from './auth';
 import type { Engine } from './engine';
 import { ApiError, toApiError } from './errors';
 import { generationRoutes } from './routes/generation';
+import { playgroundRoutes } from './playground';
 import { infoRoutes } from './routes/info';
 import { vectorRoutes } from './routes/vectors';
 
@@ -21,7 +22,9 @@ export interface AppOptions {
   maxVectorBytes: number;
   /** Fastify's request log on stderr. */
   log?: boolean;
-  /** More route plugins (the playground registers its static files here). */
+  /** The playground page at `/`: the built folder (default dist/web), or false for none. */
+  playground?: string | false;
+  /** More route plugins. */
   plugins?: FastifyPluginAsync[];
 }
 
@@ -67,6 +70,7 @@ export async function buildApp(engine: Engine, options: AppOptions): Promise<Fas
   await app.register(infoRoutes(engine));
   await app.register(generationRoutes(engine));
   await app.register(vectorRoutes(engine, { maxVectorBytes: options.maxVectorBytes }));
+  if (options.playground !== false) await app.register(playgroundRoutes(options.playground));
   for (const p of options.plugins ?? []) await app.register(p);
   return app;
 }

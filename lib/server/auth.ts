@@ -19,7 +19,7 @@ export function bearerCheck(apiKey: string): (request: FastifyRequest) => void {
   };
 }
 
-/** Routes open without a key: the health check (and, later, the playground's static files). */
+/** Routes open without a key: the health check and the playground's static files (the page asks for the key). */
 export function needsKey(url: string): boolean {
   const path = url.split('?')[0]!;
   return path.startsWith('/v1/') || path === '/v1';

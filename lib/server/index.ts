@@ -45,6 +45,8 @@ export interface ServerOptions {
   shutdownTimeoutMs?: number;
   /** Request log on stderr. */
   log?: boolean;
+  /** The playground page at `/` (default true; docs/server.md#the-playground). */
+  playground?: boolean;
   /** Extra Fastify plugins (routes) registered after the API's own. */
   plugins?: FastifyPluginAsync[];
 }
@@ -94,6 +96,7 @@ export async function startServer(options: ServerOptions = {}): Promise<PersonaS
       maxBodyBytes: positiveInt('maxBodyBytes', options.maxBodyBytes, 1024, 1 << 30, 1 << 20),
       maxVectorBytes: positiveInt('maxVectorBytes', options.maxVectorBytes, 1024, 1 << 30, 64 << 20),
       log: options.log,
+      playground: options.playground === false ? false : undefined,
       plugins: options.plugins,
     });
     const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 }).catch((e: Error) => {
