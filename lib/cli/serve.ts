@@ -90,7 +90,7 @@ export const serve: Command = {
       parallel: int(values, 'parallel', 1, 256),
       queue: int(values, 'queue', 0, 1_000_000),
       contextSize: int(values, 'context-size', 8, 1 << 20),
-      threads: int(values, 'threads', 0, 1024),
+      threads: int(values, 'threads', 1, 1024),
       gpuLayers: int(values, 'gpu-layers', -1, 100_000),
       apiKey,
       cors: cors.length > 0 ? cors : undefined,

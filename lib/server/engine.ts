@@ -72,7 +72,8 @@ export class Engine {
     this.registry = new VectorRegistry(model);
     this.limits = options.limits;
     this.modelId = options.modelId;
-    this.scheduler = new Scheduler(concurrentCalls(context, options.parallel), options.queue);
+    // every slot is a sequence of the context: their generations are decoded together
+    this.scheduler = new Scheduler(options.parallel, options.queue);
   }
 
   get shuttingDown(): boolean {
@@ -229,13 +230,5 @@ export class Engine {
   }
 }
 
-/**
- * How many calls may run on the context at once. With per-call plans and batching (a context with
- * createSequence, issue 11) every slot runs; before that a call's plan is set when it is made and
- * stays in force, so calls must not overlap and the slots take turns.
- */
-export function concurrentCalls(context: Context, parallel: number): number {
-  return typeof (context as unknown as { createSequence?: unknown }).createSequence === 'function' ? parallel : 1;
-}
 
 export type { TokenEvent, GenerationResult };
