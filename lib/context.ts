@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { checkContextMemory } from './context-memory';
 import { ErrorCodes, PersonaSteerError, invalidArg } from './errors';
 import { GenerationStream, splitRows, type CapturedRows, type GenerationResult, type TokenEvent } from './generation-stream';
-import { buildMonitor, type MonitorEntry, type MonitorLayout } from './monitor';
+import { buildMonitor, type MonitorEntry, type MonitorLayout } from './monitor-layout';
 import {
   call, callAsync, native, type NativeContext, type NativeContextStats, type NativeEvaluateRequest, type NativeGenerateJob,
   type NativeGenerateSummary, type NativePlan, type NativeSampling,

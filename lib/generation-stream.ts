@@ -3,7 +3,7 @@
 // is held back, so what is streamed never has to be taken back.
 import type { NativeGenerateSummary, NativePlan, NativeRows } from './native';
 import type { SteeringPlan, SteerOp } from './steering';
-import { readProjections, type MonitorLayout, type Projection } from './monitor';
+import { readProjections, type MonitorLayout, type Projection } from './monitor-layout';
 
 export interface TokenEvent {
   /** The sampled token id; null for a final event that only flushes held-back text. */

@@ -9,7 +9,7 @@ export {
 export { GenerationStream, type TokenEvent, type TokenLogprob, type GenerationResult, type StopReason, type CapturedRows } from './generation-stream';
 export { jsonSchemaToGrammar } from './grammar/json-schema';
 export { add, clamp, ablate, type SteeringPlan, type SteerOp, type AddOp, type ClampOp, type AblateOp, type Positions, type VectorInput, type BlockSpec } from './steering';
-export { type MonitorEntry, type Projection } from './monitor';
+export { type MonitorEntry, type Projection } from './monitor-layout';
 export { systemInfo } from './system';
 export { probeRpcServer, rpcProtocolVersion, startRpcServer } from './rpc';
 export * from './vector';

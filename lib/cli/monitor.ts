@@ -1,7 +1,7 @@
 // persona-steer monitor: projections of the residual stream on persona vectors, token by token
 // while the model generates, or (with --dataset) the projection-difference screen of a dataset.
 import path from 'node:path';
-import type { MonitorEntry, Projection } from '../monitor';
+import type { MonitorEntry, Projection } from '../monitor-layout';
 import { projectionDifference, type ScreenSample } from '../persona/projection-difference';
 import type { PersonaVector } from '../vector/persona-vector';
 import { bool, choice, list, parse, parseBlocks, str, usageError } from './args';

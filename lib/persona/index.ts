@@ -20,7 +20,7 @@ export { steerAdd, cap, steerAblate, personaPlan, recommendedPositions, type Cap
 export {
   calibrateCap, withCapThresholds, type CalibrateCapOptions, type CapCalibration, type ReferencePrompt, type CalibrationPositions,
 } from './calibrate';
-export { monitorVector, projectionTrace, lastPromptProjection } from './monitor';
+export { monitorVector, projectionTrace, lastPromptProjection } from './projections';
 export {
   projectionDifference, type ScreenSample, type ProjectionDifferenceOptions, type ProjectionDifferenceResult, type ProjectionDifferenceSample,
 } from './projection-difference';

@@ -5,7 +5,7 @@ import type { Context, GenerateOptions, PromptInput } from '../context';
 import { ErrorCodes, PersonaSteerError } from '../errors';
 import type { GenerationResult, GenerationStream, TokenEvent } from '../generation-stream';
 import type { Model } from '../model';
-import type { MonitorEntry } from '../monitor';
+import type { MonitorEntry } from '../monitor-layout';
 import type { SteeringPlan } from '../steering';
 import { ApiError, fromLibraryError } from './errors';
 import type { SteeringFields } from './plan';

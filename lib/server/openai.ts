@@ -3,7 +3,7 @@
 // `openai` client parses, with the persona trace added under "persona".
 import { randomUUID } from 'node:crypto';
 import type { ChatMessage } from '../model';
-import type { Projection } from '../monitor';
+import type { Projection } from '../monitor-layout';
 import type { GenerationResult, StopReason } from '../generation-stream';
 import type { Engine, GenerationJob } from './engine';
 import { badRequest } from './errors';

@@ -7,8 +7,8 @@
 // the same code validates a --default-steering file, and they add what a schema cannot know
 // (which vectors exist, what each records).
 import { ErrorCodes, PersonaSteerError } from '../errors';
-import type { MonitorEntry } from '../monitor';
-import { monitorVector } from '../persona/monitor';
+import type { MonitorEntry } from '../monitor-layout';
+import { monitorVector } from '../persona/projections';
 import { cap, personaPlan, steerAblate, steerAdd } from '../persona/steer';
 import type { BlockSpec, Positions, SteerOp, SteeringPlan } from '../steering';
 import { ApiError, badRequest } from './errors';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { add, ablate, clamp } from '../../lib/index';
 import { toNativePlan } from '../../lib/steering';
-import { buildMonitor } from '../../lib/monitor';
+import { buildMonitor } from '../../lib/monitor-layout';
 import { caught, mismatch, show } from '../fixtures/lifecycle/expect-error';
 
 // Steering plans and monitor entries are checked in TypeScript before anything reaches the

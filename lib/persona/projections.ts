@@ -2,7 +2,7 @@
 // PersonaVector's metadata, and the values of one (name, block) picked out of a generation.
 import { invalidArg } from '../errors';
 import type { GenerationResult } from '../generation-stream';
-import type { MonitorEntry, Projection } from '../monitor';
+import type { MonitorEntry, Projection } from '../monitor-layout';
 import type { BlockSpec } from '../steering';
 import { checkKeys, checkObject, checkString } from '../validate';
 import { PersonaVector } from '../vector/persona-vector';
