@@ -18,15 +18,15 @@ export function promptTokens(model: Model, n: number, seed: number): Int32Array 
   return out;
 }
 
-/** k random unit vectors of length nEmbd. */
-export function unitVectors(k: number, nEmbd: number, seed: number): Float32Array[] {
+/** k random unit vectors of length embeddingSize. */
+export function unitVectors(k: number, embeddingSize: number, seed: number): Float32Array[] {
   const r = prng(seed);
   return Array.from({ length: k }, () => {
-    const v = new Float32Array(nEmbd);
+    const v = new Float32Array(embeddingSize);
     let sq = 0;
-    for (let i = 0; i < nEmbd; i++) { v[i] = r() * 2 - 1; sq += v[i] * v[i]; }
+    for (let i = 0; i < embeddingSize; i++) { v[i] = r() * 2 - 1; sq += v[i] * v[i]; }
     const inv = 1 / Math.sqrt(sq);
-    for (let i = 0; i < nEmbd; i++) v[i] *= inv;
+    for (let i = 0; i < embeddingSize; i++) v[i] *= inv;
     return v;
   });
 }

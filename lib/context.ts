@@ -528,7 +528,7 @@ export class Context {
 
   /**
    * Mean of block outputs over the positions [start, end) of many samples, summed inside the
-   * graph: memory stays O(blocks x n_embd) however many samples there are. Unsteered unless
+   * graph: memory stays O(blocks x embedding size) however many samples there are. Unsteered unless
    * `options.steer` is given.
    */
   async captureMean(items: MeanItem[], options: { steer?: SteerOption; blocks?: number[] | number | 'all'; signal?: AbortSignal } = {}): Promise<{ block: number; mean: Float32Array; count: number }[]> {
@@ -893,10 +893,10 @@ function maskToRanges(mask: boolean[]): [number, number][] {
   return out;
 }
 
-function meanOf(sum: Float64Array | null, count: number, nEmbd: number): Float32Array {
-  const out = new Float32Array(nEmbd);
+function meanOf(sum: Float64Array | null, count: number, embeddingSize: number): Float32Array {
+  const out = new Float32Array(embeddingSize);
   if (!sum || count === 0) return out;
-  for (let i = 0; i < nEmbd; i++) out[i] = sum[i] / count;
+  for (let i = 0; i < embeddingSize; i++) out[i] = sum[i] / count;
   return out;
 }
 

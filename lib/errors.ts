@@ -20,7 +20,7 @@ export const ErrorCodes = {
   UNSUPPORTED_ARCH: 'ERR_UNSUPPORTED_ARCH',
   /** A control-vector or other GGUF file is malformed. */
   BAD_FILE: 'ERR_BAD_FILE',
-  /** A vector or file does not match the model (n_embd, block count). */
+  /** A vector or file does not match the model (embedding size, block count). */
   MODEL_MISMATCH: 'ERR_MODEL_MISMATCH',
   /** A trait spec is malformed. */
   BAD_SPEC: 'ERR_BAD_SPEC',

@@ -30,7 +30,7 @@ export type StopReason = 'eog' | 'max-tokens' | 'stop-string' | 'abort' | 'conte
 
 export interface CapturedRows {
   block: number;
-  /** One Float32Array of n_embd values per row. */
+  /** One Float32Array of embeddingSize values per row. */
   rows: Float32Array[];
   positions: Int32Array;
   sequences: Int32Array;
@@ -92,7 +92,7 @@ export class GenerationStream implements AsyncIterable<TokenEvent> {
   #logprobs: (TokenLogprob & { topLogprobs?: TokenLogprob[] })[] | null = null;
 
   /** @internal */
-  constructor(stops: string[], private readonly layout: MonitorLayout | null, private readonly nEmbd: number,
+  constructor(stops: string[], private readonly layout: MonitorLayout | null, private readonly embeddingSize: number,
     start: (onToken: (t: number, b: Uint8Array, m: Float32Array | null, p: Float64Array | null) => void, aborted: () => boolean) =>
       Promise<{ promise: Promise<NativeGenerateSummary>; abort(): void; setSteering(plan: NativePlan | null): void }>,
     toPlan: (plan: SteeringPlan | SteerOp[] | null) => NativePlan | null,
@@ -242,7 +242,7 @@ export class GenerationStream implements AsyncIterable<TokenEvent> {
       tokensPerSecond: s.generateMs > 0 ? (s.generatedTokens / s.generateMs) * 1000 : 0,
       projections: this.#projections,
       lastPromptProjections,
-      captures: s.captures.map((r) => splitRows(r, this.nEmbd)),
+      captures: s.captures.map((r) => splitRows(r, this.embeddingSize)),
       graphBuilds: s.graphBuilds,
       ...(this.#logprobs || this.#wantLogprobs ? { logprobs: this.#logprobs ?? [] } : {}),
     };

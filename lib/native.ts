@@ -201,8 +201,8 @@ export interface NativeAddon {
     dynamicBackends: boolean; addonPath: string; backendDir: string | null;
     backends: { name: string; library: string | null; variant: string | null; features: Record<string, string> }[];
   };
-  compilePlan(plan: NativePlan, nEmbd: number, nLayer: number): NativeCompiledPlan;
-  layoutSlots(plans: { slot: number; plan: NativePlan }[], nEmbd: number, nLayer: number): NativeSlotLayout;
+  compilePlan(plan: NativePlan, embeddingSize: number, blockCount: number): NativeCompiledPlan;
+  layoutSlots(plans: { slot: number; plan: NativePlan }[], embeddingSize: number, blockCount: number): NativeSlotLayout;
   /** Stops and frees every context and load of this thread's environment (run at process 'exit'). */
   shutdown(): void;
   /** ggml's RPC backend (native/rpc-js.cpp). */

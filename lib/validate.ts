@@ -90,14 +90,14 @@ export function checkFunction<T extends (...args: never[]) => unknown>(name: str
   return value as T;
 }
 
-/** Block list: integers in [0, nLayer), or 'all'. Returns sorted unique blocks. */
-export function checkBlocks(name: string, value: unknown, nLayer: number): number[] {
-  if (value === 'all') return Array.from({ length: nLayer }, (_, i) => i);
+/** Block list: integers in [0, blockCount), or 'all'. Returns sorted unique blocks. */
+export function checkBlocks(name: string, value: unknown, blockCount: number): number[] {
+  if (value === 'all') return Array.from({ length: blockCount }, (_, i) => i);
   const list = typeof value === 'number' ? [value] : value;
   if (!Array.isArray(list) || list.length === 0) {
-    throw invalidArg(name, `'all', a block index or a non-empty array of block indices in [0, ${nLayer})`, value);
+    throw invalidArg(name, `'all', a block index or a non-empty array of block indices in [0, ${blockCount})`, value);
   }
-  for (let i = 0; i < list.length; i++) checkInt(`${name}[${i}]`, list[i], 0, nLayer - 1);
+  for (let i = 0; i < list.length; i++) checkInt(`${name}[${i}]`, list[i], 0, blockCount - 1);
   return [...new Set(list as number[])].sort((a, b) => a - b);
 }
 
@@ -110,7 +110,7 @@ export function checkFiniteArray(name: string, value: unknown, length?: number):
   // exactly what is used.
   const n = arr.length;
   if (length !== undefined && n !== length) {
-    throw invalidArg(name, `${length} values (the model's n_embd)`, value);
+    throw invalidArg(name, `${length} values (the model's embedding size)`, value);
   }
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {

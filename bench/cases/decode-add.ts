@@ -43,6 +43,6 @@ export const benchCase: BenchCase = {
 };
 
 /** Tokens per decode run: the configured count on small models, a quarter of it from n_embd 1024. */
-export function decodeTokensFor(n: number, nEmbd: number): number {
-  return nEmbd >= 1024 ? Math.max(16, Math.round(n / 4)) : nEmbd >= 512 ? Math.max(16, Math.round(n / 2)) : n;
+export function decodeTokensFor(n: number, embeddingSize: number): number {
+  return embeddingSize >= 1024 ? Math.max(16, Math.round(n / 4)) : embeddingSize >= 512 ? Math.max(16, Math.round(n / 2)) : n;
 }

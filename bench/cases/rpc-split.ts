@@ -82,14 +82,14 @@ export const benchCase: BenchCase = {
     const { model: local } = await env.model(key);
     const [sa, sb] = await Promise.all([startServer(env), startServer(env)]);
     const ports = [sa.port, sb.port];
-    const nLayer = local.info.blockCount;
+    const blockCount = local.info.blockCount;
     // Two thirds of llama.cpp's n_layer + 1 layers (the blocks and the output) on the servers, half each.
-    const offload = Math.ceil(((nLayer + 1) * 2) / 3);
+    const offload = Math.ceil(((blockCount + 1) * 2) / 3);
     const split = await Model.load(file, { rpcServers: ports.map((p) => `127.0.0.1:${p}`), gpuLayers: offload, tensorSplit: [1, 1] });
     const n = decodeTokensFor(env.opts.decodeTokens, local.info.embeddingSize);
     const prompt = promptTokens(local, 8, env.opts.seed);
     const vec = unitVectors(1, local.info.embeddingSize, env.opts.seed)[0];
-    const blocks = range(0, nLayer);
+    const blocks = range(0, blockCount);
     const ctx = {
       localPlain: await createContext(env, local), localSteered: await createContext(env, local),
       splitPlain: await createContext(env, split), splitSteered: await createContext(env, split),
@@ -104,7 +104,7 @@ export const benchCase: BenchCase = {
     const plainBytes = await perToken(() => decodeRun(ctx.splitPlain, prompt, n));
     const steeredBytes = await perToken(() => decodeChanging(ctx.splitSteered, prompt, n, vec, blocks));
     const fmt = (x: number | null) => (x === null ? 'n/a (no ss)' : `${(x / 1024).toFixed(1)} KiB`);
-    const where = `blocks 0-${nLayer - offload} local, ${nLayer - offload + 1}-${nLayer - 1} and the output on two rpc-servers (loopback)`;
+    const where = `blocks 0-${blockCount - offload} local, ${blockCount - offload + 1}-${blockCount - 1} and the output on two rpc-servers (loopback)`;
     const stop = async () => {
       for (const c of Object.values(ctx)) await c.dispose();
       split.dispose();

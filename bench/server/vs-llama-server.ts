@@ -48,15 +48,15 @@ function freePort(): Promise<number> {
 }
 
 /** Random unit directions at two middle blocks, one file per vector, in a temporary folder. */
-async function writeVectors(nEmbd: number, nLayer: number): Promise<{ dir: string; blocks: number[] }> {
+async function writeVectors(embeddingSize: number, blockCount: number): Promise<{ dir: string; blocks: number[] }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'persona-steer-bench-vectors-'));
-  const blocks = [Math.floor(nLayer / 2) - 1, Math.floor(nLayer / 2)].filter((b) => b >= 0);
+  const blocks = [Math.floor(blockCount / 2) - 1, Math.floor(blockCount / 2)].filter((b) => b >= 0);
   let seed = 7;
   const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32 - 0.5; };
   for (let k = 0; k < VECTORS; k++) {
     const data: Record<number, Float32Array> = {};
     for (const b of blocks) {
-      const v = Float32Array.from({ length: nEmbd }, rnd);
+      const v = Float32Array.from({ length: embeddingSize }, rnd);
       const n = Math.hypot(...v);
       data[b] = v.map((x) => x / n);
     }
@@ -98,9 +98,9 @@ async function main(): Promise<void> {
   const model = modelKey.startsWith('rand-') ? printableCopy(given) : given;
   const { Model } = await import('../../index');
   const m = await Model.load(model);
-  const info = { nEmbd: m.info.embeddingSize, nLayer: m.info.blockCount };
+  const info = m.info;
   m.dispose();
-  const { dir, blocks } = await writeVectors(info.nEmbd, info.nLayer);
+  const { dir, blocks } = await writeVectors(info.embeddingSize, info.blockCount);
   const servers: ServerProcess[] = [];
   try {
     const port = await freePort();
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     const lat = (s: Side, p: number) => percentile(s.results.flatMap((r) => r.latenciesMs).sort((a, b) => a - b), p);
     const [ls, un, st, mo] = sides as [Side, Side, Side, Side];
     const lines = [
-      `model ${path.basename(model)} (${info.nLayer} blocks, n_embd ${info.nEmbd}); ${parallel} slots of ${ctxPerSlot} tokens, ${threads} threads; ` +
+      `model ${path.basename(model)} (${info.blockCount} blocks, embedding size ${info.embeddingSize}); ${parallel} slots of ${ctxPerSlot} tokens, ${threads} threads; ` +
         `${concurrency} concurrent clients, ${requests} requests per run, max_tokens ${maxTokens} (greedy, ignore_eos); median of ${rounds} runs per side`,
       '',
       '| side | tokens/s (wall, median) | tokens per CPU-second (median) | latency p50 | latency p99 |',

@@ -17,7 +17,7 @@ export const capture: Command = {
   --positions all|last      every token (default) or the last one
   --add/--cap/--clamp/--ablate  steering applied before reading (as in generate; at the positions the files
                             record, else every position)
-${MODEL_USAGE}  --json                    print { tokens: [id...], blocks: [{ block, positions: [p...], rows: [[n_embd floats]...] }] }
+${MODEL_USAGE}  --json                    print { tokens: [id...], blocks: [{ block, positions: [p...], rows: [[embeddingSize floats]...] }] }
                             (one row per selected token, in position order)
 `,
   async run(argv) {

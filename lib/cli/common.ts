@@ -146,10 +146,10 @@ export function note(message: string): void {
 }
 
 /** Why a file with block 0 does not travel to llama.cpp's own control-vector path. */
-export function blockZeroNote(file: string, nLayer?: number): string {
+export function blockZeroNote(file: string, blockCount?: number): string {
   return `${file} holds block 0 (direction.0): llama.cpp's own control-vector loader (--control-vector) refuses a file with ` +
     'direction.0, and setLlamaControlVector cannot apply block 0 (llama.cpp\'s control vectors start at block 1); persona-steer steers ' +
-    `block 0 as any other. For a file llama.cpp loads, extract with --blocks ${nLayer !== undefined ? `1-${nLayer - 1}` : '1-N'}`;
+    `block 0 as any other. For a file llama.cpp loads, extract with --blocks ${blockCount !== undefined ? `1-${blockCount - 1}` : '1-N'}`;
 }
 
 const hashes = new WeakMap<Model, Promise<string | undefined>>();

@@ -18,7 +18,7 @@ function metadataJson(md: PersonaVectorMetadata): Record<string, unknown> {
 }
 
 function cosines(a: PersonaVector, b: PersonaVector): { block: number; cosine: number | null }[] | null {
-  if (a.nEmbd !== b.nEmbd) return null;
+  if (a.embeddingSize !== b.embeddingSize) return null;
   const shared = a.blocks.filter((x) => b.has(x));
   return shared.map((block) => {
     try {
@@ -34,12 +34,12 @@ export const inspect: Command = {
   summary: 'show a control-vector file (blocks, norms, metadata; cosines between files)',
   usage: `persona-steer inspect FILE [FILE...] [--json]
 
-  Shows each file's n_embd, blocks with their L2 norms, and metadata (trait, method, source model,
+  Shows each file's embedding size, blocks with their L2 norms, and metadata (trait, method, source model,
   residual norms, the steering recommendation: blocks, coefficient, positions and how they were
   chosen; cap blocks, thresholds and positions). With two or more files, the
   cosine similarity of every pair at each block they share. A file holding block 0 is flagged:
   llama.cpp's own loader refuses direction.0 (persona-steer steers it as any other block).
-  --json   print { files: [{ path, nEmbd, blocks: [{ block, norm }], metadata }],
+  --json   print { files: [{ path, embeddingSize, blocks: [{ block, norm }], metadata }],
                    cosines: [{ a, b, blocks: [{ block, cosine }] }] }
 `,
   async run(argv) {
@@ -49,7 +49,7 @@ export const inspect: Command = {
     for (const f of positionals) vectors.push(await readControlVector(f));
     const files = vectors.map((v, i) => ({
       path: positionals[i],
-      nEmbd: v.nEmbd,
+      embeddingSize: v.embeddingSize,
       blocks: [...v.norms()].map(([block, norm]) => ({ block, norm })),
       metadata: metadataJson(v.metadata),
     }));
@@ -63,7 +63,7 @@ export const inspect: Command = {
     }
     for (const f of files) {
       const md = f.metadata as PersonaVectorMetadata;
-      process.stdout.write(`${f.path}\n  n_embd ${f.nEmbd}, ${f.blocks.length} blocks\n`);
+      process.stdout.write(`${f.path}\n  embedding size ${f.embeddingSize}, ${f.blocks.length} blocks\n`);
       for (const k of ['trait', 'method', 'description', 'modelHint'] as const) if (md[k] !== undefined) process.stdout.write(`  ${k}: ${md[k]}\n`);
       if (md.source) process.stdout.write(`  source: ${Object.entries(md.source).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
       if (md.recommendedBlocks) process.stdout.write(`  recommended blocks: ${md.recommendedBlocks.join(', ')}${md.recommendedBy ? ` (by ${md.recommendedBy === 'sweep' ? 'a steering sweep' : 'separation, not tested'})` : ''}\n`);
@@ -83,7 +83,7 @@ export const inspect: Command = {
       }
     }
     for (const p of pairs) {
-      if (!p.blocks) { process.stdout.write(`cosine ${p.a} ~ ${p.b}: different n_embd\n`); continue; }
+      if (!p.blocks) { process.stdout.write(`cosine ${p.a} ~ ${p.b}: different embedding sizes\n`); continue; }
       if (p.blocks.length === 0) { process.stdout.write(`cosine ${p.a} ~ ${p.b}: no shared block\n`); continue; }
       process.stdout.write(`cosine ${p.a} ~ ${p.b}: ${p.blocks.map((b) => `${b.block}:${b.cosine === null ? 'n/a' : b.cosine.toFixed(4)}`).join(' ')}\n`);
     }

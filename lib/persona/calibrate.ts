@@ -9,6 +9,7 @@
 import type { Context, MeanItem, PromptInput } from '../context';
 import { ErrorCodes, PersonaSteerError, invalidArg } from '../errors';
 import { checkFunction, checkKeys, checkNumber, checkObject, checkOneOf, checkSignal, optInt } from '../validate';
+import { checkEmbeddingSize } from '../vector/model-fit';
 import { PersonaVector } from '../vector/persona-vector';
 import type { SteerPositions } from '../vector/vector-metadata';
 import { extractionPositions, separatingBlocks } from './defaults';
@@ -100,9 +101,7 @@ export async function calibrateCap(context: Context, vector: PersonaVector, prom
     if (!vector.has(b)) throw invalidArg(`options.blocks[${i}]`, `a block the vector has (${vector.blocks.join(', ')})`, b);
     if (b >= info.blockCount) throw invalidArg(`options.blocks[${i}]`, `a block of the model (0 to ${info.blockCount - 1})`, b);
   });
-  if (vector.nEmbd !== info.embeddingSize) {
-    throw new PersonaSteerError(ErrorCodes.MODEL_MISMATCH, `the vector has n_embd ${vector.nEmbd} but the model has n_embd ${info.embeddingSize}`);
-  }
+  checkEmbeddingSize(vector, info.embeddingSize);
   if (!Array.isArray(prompts) || prompts.length === 0) throw invalidArg('prompts', 'a non-empty array of prompts', prompts);
   const lengths = new Map<number, number>();
   const units = new Map(blocks.map((b) => {

@@ -162,7 +162,7 @@ export async function extractPersonaVector(context: Context, input: TraitSpec | 
     method: prepared.positions === 'response' ? method : `${method}/${prepared.positions}`,
     ...(prepared.description !== undefined ? { description: prepared.description } : {}),
     modelHint: info.architecture,
-    source: { architecture: info.architecture, nLayer: info.blockCount, nEmbd: info.embeddingSize, hash: info.fileHash },
+    source: { architecture: info.architecture, blockCount: info.blockCount, embeddingSize: info.embeddingSize, hash: info.fileHash },
     residualNorms,
   };
   const unswept = PersonaVector.fromBlocks(means.directions, metadata);

@@ -8,6 +8,7 @@ import type { Context, MeanItem } from '../context';
 import { ErrorCodes, PersonaSteerError, invalidArg } from '../errors';
 import type { SteeringPlan } from '../steering';
 import { checkFunction, checkInt, checkKeys, checkNumber, checkObject, checkOneOf, checkSignal, checkString, optBool, optInt, optNumber } from '../validate';
+import { checkEmbeddingSize } from '../vector/model-fit';
 import { PersonaVector } from '../vector/persona-vector';
 import { STEER_POSITIONS, type SteerPositions } from '../vector/vector-metadata';
 import { DEFAULT_SWEEP_COEFFICIENTS, defaultPositions, defaultSweepBlocks } from './defaults';
@@ -141,9 +142,7 @@ export async function sweepSteering(context: Context, vector: PersonaVector, opt
   const o = checkObject('options', options, false);
   checkKeys('options', o, OPTION_KEYS);
   const info = context.model.info;
-  if (vector.nEmbd !== info.embeddingSize) {
-    throw new PersonaSteerError(ErrorCodes.MODEL_MISMATCH, `the vector has n_embd ${vector.nEmbd} but the model has n_embd ${info.embeddingSize}`);
-  }
+  checkEmbeddingSize(vector, info.embeddingSize);
   if (!Array.isArray(o.questions) || o.questions.length === 0) throw invalidArg('options.questions', 'a non-empty array of questions', o.questions);
   const questions = (o.questions as unknown[]).map((q, i) => checkString(`options.questions[${i}]`, q));
   const sets = checkBlockSets(o.blocks, vector, info.blockCount);

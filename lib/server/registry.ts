@@ -63,7 +63,7 @@ export class VectorRegistry {
     const info = this.#model.info;
     let warnings: string[];
     try {
-      warnings = checkVectorFitsModel(vector, { nEmbd: info.embeddingSize, nLayer: info.blockCount, architecture: info.architecture });
+      warnings = checkVectorFitsModel(vector, info);
     } catch (e) {
       if (e instanceof PersonaSteerError) throw fromLibraryError(e, param === 'name' ? 'body' : param);
       throw e;
@@ -137,7 +137,7 @@ export function describeVector(e: VectorEntry): Record<string, unknown> {
     trait: md.trait ?? null,
     description: md.description ?? null,
     method: md.method ?? null,
-    n_embd: v.nEmbd,
+    n_embd: v.embeddingSize,
     blocks: [...v.blocks],
     vector_norms: v.blocks.map((b) => norms.get(b)!),
     recommended_blocks: md.recommendedBlocks ? [...md.recommendedBlocks] : null,
@@ -149,7 +149,7 @@ export function describeVector(e: VectorEntry): Record<string, unknown> {
     cap_thresholds: md.capThresholds ? [...md.capThresholds] : null,
     cap_positions: md.capPositions ?? null,
     residual_norms: md.residualNorms ? [...md.residualNorms] : null,
-    source: md.source ? { architecture: md.source.architecture ?? null, n_layer: md.source.nLayer ?? null, n_embd: md.source.nEmbd ?? null, hash: md.source.hash ?? null } : null,
+    source: md.source ? { architecture: md.source.architecture ?? null, n_layer: md.source.blockCount ?? null, n_embd: md.source.embeddingSize ?? null, hash: md.source.hash ?? null } : null,
     warnings: e.warnings,
   };
 }

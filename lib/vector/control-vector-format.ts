@@ -23,8 +23,8 @@ export const K = {
   trait: 'persona_steer.trait',
   description: 'persona_steer.description',
   sourceArchitecture: 'persona_steer.source.architecture',
-  sourceNLayer: 'persona_steer.source.n_layer',
-  sourceNEmbd: 'persona_steer.source.n_embd',
+  sourceBlockCount: 'persona_steer.source.n_layer',
+  sourceEmbeddingSize: 'persona_steer.source.n_embd',
   sourceHash: 'persona_steer.source.hash',
   residualNorms: 'persona_steer.residual_norms',
   recommendedBlocks: 'persona_steer.recommended_blocks',
@@ -114,8 +114,8 @@ function readPersonaMeta(m: MetaReader, kv: ReadonlyMap<string, GgufValue>): Per
   }
   const source = {
     architecture: m.string(K.sourceArchitecture),
-    nLayer: m.int(K.sourceNLayer),
-    nEmbd: m.int(K.sourceNEmbd),
+    blockCount: m.int(K.sourceBlockCount),
+    embeddingSize: m.int(K.sourceEmbeddingSize),
     hash: m.string(K.sourceHash),
   };
   const extra: Record<string, GgufValue> = {};
@@ -169,16 +169,16 @@ export function decodeControlVector(bytes: Uint8Array, limits?: Partial<GgufLimi
 
   if (file.tensors.length === 0) throw badFile('no direction.<block> tensors');
   const blocks = new Map<number, Float32Array>();
-  let nEmbd: number | undefined;
+  let embeddingSize: number | undefined;
   for (const t of file.tensors) {
     const block = directionBlock(t);
     if (blocks.has(block)) throw badFile(`two tensors for block ${block} ("${t.name}")`);
     const data = t.data!;
     if (data.length === 0) throw badFile(`tensor "${t.name}" is empty`);
-    if (nEmbd !== undefined && data.length !== nEmbd) {
-      throw badFile(`tensor "${t.name}" has ${data.length} elements, the others ${nEmbd}`);
+    if (embeddingSize !== undefined && data.length !== embeddingSize) {
+      throw badFile(`tensor "${t.name}" has ${data.length} elements, the others ${embeddingSize}`);
     }
-    nEmbd = data.length;
+    embeddingSize = data.length;
     const i = data.findIndex((x) => !Number.isFinite(x));
     if (i >= 0) throw badFile(`tensor "${t.name}" element ${i} is ${data[i]}`);
     blocks.set(block, data);
@@ -215,8 +215,8 @@ export function encodeControlVector(vector: PersonaVector): Buffer {
   put(K.trait, opt(md.trait, V.string));
   put(K.description, opt(md.description, V.string));
   put(K.sourceArchitecture, opt(md.source?.architecture, V.string));
-  put(K.sourceNLayer, opt(md.source?.nLayer, V.u32));
-  put(K.sourceNEmbd, opt(md.source?.nEmbd, V.u32));
+  put(K.sourceBlockCount, opt(md.source?.blockCount, V.u32));
+  put(K.sourceEmbeddingSize, opt(md.source?.embeddingSize, V.u32));
   put(K.sourceHash, opt(md.source?.hash, V.string));
   // FLOAT64 so that every JS number comes back exactly.
   put(K.residualNorms, opt(md.residualNorms, (x) => V.numberArray(GgufType.FLOAT64, x)));

@@ -1,7 +1,7 @@
 // Public surface of the vector layer: persona vectors, control-vector files, GGUF access.
 
 export { PersonaVector, type BlockInput } from './persona-vector';
-export { type PersonaVectorMetadata, type VectorSource, MAX_BLOCK, MAX_N_EMBD } from './vector-metadata';
+export { type PersonaVectorMetadata, type VectorSource, MAX_BLOCK, MAX_EMBEDDING_SIZE } from './vector-metadata';
 export {
   readControlVector, writeControlVector, decodeControlVector, encodeControlVector, checkVectorFitsModel,
   type ReadControlVectorOptions, type ModelShape,

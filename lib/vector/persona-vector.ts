@@ -3,7 +3,7 @@
 
 import { ErrorCodes, PersonaSteerError, invalidArg } from '../errors';
 import {
-  MAX_BLOCK, MAX_N_EMBD, PersonaVectorMetadata, checkMetadata, isPlainObject, modelIdentity, selectMetadata,
+  MAX_BLOCK, MAX_EMBEDDING_SIZE, PersonaVectorMetadata, checkMetadata, isPlainObject, modelIdentity, selectMetadata,
 } from './vector-metadata';
 
 export type BlockInput = Record<number, ArrayLike<number>> | ReadonlyMap<number, ArrayLike<number>>;
@@ -31,14 +31,14 @@ function blockEntries(blocks: unknown): Array<[number, unknown]> {
   });
 }
 
-function toFloat32(values: unknown, name: string, nEmbd: number | undefined): Float32Array {
+function toFloat32(values: unknown, name: string, embeddingSize: number | undefined): Float32Array {
   const len = (values as { length?: unknown } | null)?.length;
   if (typeof values !== 'object' || values === null || typeof len !== 'number'
-    || !Number.isSafeInteger(len) || len < 1 || len > MAX_N_EMBD) {
-    throw invalidArg(name, `an array or typed array of 1 to ${MAX_N_EMBD} numbers`, values);
+    || !Number.isSafeInteger(len) || len < 1 || len > MAX_EMBEDDING_SIZE) {
+    throw invalidArg(name, `an array or typed array of 1 to ${MAX_EMBEDDING_SIZE} numbers`, values);
   }
-  if (nEmbd !== undefined && len !== nEmbd) {
-    throw invalidArg(name, `${nEmbd} numbers, like the other blocks`, values);
+  if (embeddingSize !== undefined && len !== embeddingSize) {
+    throw invalidArg(name, `${embeddingSize} numbers, like the other blocks`, values);
   }
   const out = new Float32Array(len);
   const src = values as ArrayLike<unknown>;
@@ -57,6 +57,12 @@ function checkVector(v: unknown, name: string): PersonaVector {
   return v;
 }
 
+function checkSameSize(self: PersonaVector, other: PersonaVector): void {
+  if (other.embeddingSize !== self.embeddingSize) {
+    throw invalidArg('other.embeddingSize', `${self.embeddingSize} (this vector's embeddingSize)`, other.embeddingSize);
+  }
+}
+
 function overflow(op: string, block: number, i: number): PersonaSteerError {
   return new PersonaSteerError(ErrorCodes.INVALID_ARG,
     `${op}: the result at block ${block}, element ${i} is outside the float32 range`);
@@ -69,7 +75,8 @@ function dot(a: Float32Array, b: Float32Array): number {
 }
 
 export class PersonaVector {
-  readonly nEmbd: number;
+  /** Values per block: the model's embedding size (llama.cpp's n_embd). */
+  readonly embeddingSize: number;
   /** Block indices in ascending order. */
   readonly blocks: readonly number[];
   readonly metadata: PersonaVectorMetadata;
@@ -77,9 +84,9 @@ export class PersonaVector {
 
   private constructor(data: Map<number, Float32Array>, metadata: unknown) {
     const blocks = [...data.keys()].sort((a, b) => a - b);
-    this.nEmbd = data.get(blocks[0]!)!.length;
+    this.embeddingSize = data.get(blocks[0]!)!.length;
     this.blocks = Object.freeze(blocks);
-    this.metadata = checkMetadata(metadata, { nEmbd: this.nEmbd, blocks });
+    this.metadata = checkMetadata(metadata, { embeddingSize: this.embeddingSize, blocks });
     this.#data = data;
     Object.freeze(this);
   }
@@ -92,14 +99,22 @@ export class PersonaVector {
     const entries = blockEntries(blocks);
     if (entries.length === 0) throw invalidArg('blocks', 'at least one block', blocks);
     const data = new Map<number, Float32Array>();
-    let nEmbd: number | undefined;
+    let embeddingSize: number | undefined;
     for (const [b, values] of entries) {
       if (data.has(b)) throw invalidArg('blocks key', 'each block once', b);
-      const arr = toFloat32(values, `blocks[${b}]`, nEmbd);
-      nEmbd = arr.length;
+      const arr = toFloat32(values, `blocks[${b}]`, embeddingSize);
+      embeddingSize = arr.length;
       data.set(b, arr);
     }
     return new PersonaVector(data, metadata);
+  }
+
+  /**
+   * @deprecated Renamed `embeddingSize` (the name `model.info` uses); this alias goes in the next
+   * minor release.
+   */
+  get nEmbd(): number {
+    return this.embeddingSize;
   }
 
   has(block: number): boolean {
@@ -125,13 +140,13 @@ export class PersonaVector {
   }
 
   private combine(other: PersonaVector, sign: 1 | -1, op: string): PersonaVector {
-    if (other.nEmbd !== this.nEmbd) throw invalidArg('other.nEmbd', `${this.nEmbd} (this vector's nEmbd)`, other.nEmbd);
+    checkSameSize(this, other);
     const out = new Map<number, Float32Array>();
-    const zero = new Float32Array(this.nEmbd);
+    const zero = new Float32Array(this.embeddingSize);
     for (const b of new Set([...this.blocks, ...other.blocks])) {
       const x = this.#data.get(b) ?? zero;
       const y = other.#data.get(b) ?? zero;
-      const r = new Float32Array(this.nEmbd);
+      const r = new Float32Array(this.embeddingSize);
       for (let i = 0; i < r.length; i++) {
         r[i] = x[i]! + sign * y[i]!;
         if (!Number.isFinite(r[i]!)) throw overflow(op, b, i);
@@ -206,7 +221,7 @@ export class PersonaVector {
   cosine(other: PersonaVector, block: number): number;
   cosine(other: PersonaVector, block?: number): Map<number, number> | number {
     checkVector(other, 'other');
-    if (other.nEmbd !== this.nEmbd) throw invalidArg('other.nEmbd', `${this.nEmbd} (this vector's nEmbd)`, other.nEmbd);
+    checkSameSize(this, other);
     if (block !== undefined) {
       checkBlockIndex(block, 'block');
       if (!this.has(block) || !other.has(block)) {

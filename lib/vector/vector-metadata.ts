@@ -6,15 +6,16 @@ import { GgufType, GgufValue } from './gguf-format';
 import { checkGgufValue } from './gguf-writer';
 
 export const MAX_BLOCK = 65_535;
-export const MAX_N_EMBD = 1 << 24;
+export const MAX_EMBEDDING_SIZE = 1 << 24;
 const MAX_TEXT = 65_536;
 
 export interface VectorSource {
   /** The model's general.architecture, e.g. "llama", "qwen2". */
   readonly architecture?: string;
-  /** Decoder blocks of the source model. */
-  readonly nLayer?: number;
-  readonly nEmbd?: number;
+  /** Decoder blocks of the source model (its model.info.blockCount; llama.cpp's n_layer). */
+  readonly blockCount?: number;
+  /** The source model's embedding size (its model.info.embeddingSize; llama.cpp's n_embd). */
+  readonly embeddingSize?: number;
   /** An identifier of the exact weights (for example a SHA-256 of the model file). */
   readonly hash?: string;
 }
@@ -57,7 +58,9 @@ const KEYS = new Set([
   'modelHint', 'trait', 'method', 'description', 'source', 'residualNorms', 'recommendedBlocks',
   'coefficient', 'positions', 'recommendedBy', 'capBlocks', 'capThresholds', 'capPositions', 'extra',
 ]);
-const SOURCE_KEYS = new Set(['architecture', 'nLayer', 'nEmbd', 'hash']);
+const SOURCE_KEYS = new Set(['architecture', 'blockCount', 'embeddingSize', 'hash']);
+/** Source keys of earlier versions, refused with their new name. */
+const RENAMED_SOURCE_KEYS: Readonly<Record<string, string>> = { nLayer: 'blockCount', nEmbd: 'embeddingSize' };
 const STRING_KEYS = ['modelHint', 'trait', 'method', 'description'] as const;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -111,9 +114,11 @@ function blockList(v: unknown, present: readonly number[], name: string): readon
   }));
 }
 
-function knownKeys(obj: Record<string, unknown>, keys: Set<string>, name: string): void {
+function knownKeys(obj: Record<string, unknown>, keys: Set<string>, name: string, renamed: Readonly<Record<string, string>> = {}): void {
   for (const k of Object.keys(obj)) {
-    if (!keys.has(k)) throw invalidArg(`${name}.${k}`, `absent (known keys: ${[...keys].join(', ')})`, obj[k]);
+    if (keys.has(k)) continue;
+    if (Object.hasOwn(renamed, k)) throw invalidArg(`${name}.${k}`, `absent (renamed ${renamed[k]})`, obj[k]);
+    throw invalidArg(`${name}.${k}`, `absent (known keys: ${[...keys].join(', ')})`, obj[k]);
   }
 }
 
@@ -122,7 +127,7 @@ function knownKeys(obj: Record<string, unknown>, keys: Set<string>, name: string
  * keys that are set. Throws ERR_INVALID_ARG naming the offending path under `name`.
  */
 export function checkMetadata(
-  meta: unknown, shape: { nEmbd: number; blocks: readonly number[] }, name = 'metadata',
+  meta: unknown, shape: { embeddingSize: number; blocks: readonly number[] }, name = 'metadata',
 ): PersonaVectorMetadata {
   if (meta === undefined) return Object.freeze({});
   if (!isPlainObject(meta)) throw invalidArg(name, 'a plain object', meta);
@@ -133,9 +138,9 @@ export function checkMetadata(
   }
   const maxBlock = shape.blocks[shape.blocks.length - 1] ?? 0;
   if (meta.source !== undefined) out.source = checkSource(meta.source, shape, maxBlock, `${name}.source`);
-  const nLayer = (out.source as VectorSource | undefined)?.nLayer;
+  const blockCount = (out.source as VectorSource | undefined)?.blockCount;
   if (meta.residualNorms !== undefined) {
-    const max = nLayer ?? MAX_BLOCK + 1;
+    const max = blockCount ?? MAX_BLOCK + 1;
     const norms = list(meta.residualNorms, `${name}.residualNorms`, max).map((x, i) => {
       const v = finite(x, `${name}.residualNorms[${i}]`);
       if (v < 0) throw invalidArg(`${name}.residualNorms[${i}]`, 'a non-negative number', v);
@@ -166,14 +171,14 @@ export function checkMetadata(
   return Object.freeze(out) as PersonaVectorMetadata;
 }
 
-function checkSource(v: unknown, shape: { nEmbd: number }, maxBlock: number, name: string): VectorSource {
+function checkSource(v: unknown, shape: { embeddingSize: number }, maxBlock: number, name: string): VectorSource {
   if (!isPlainObject(v)) throw invalidArg(name, 'a plain object', v);
-  knownKeys(v, SOURCE_KEYS, name);
+  knownKeys(v, SOURCE_KEYS, name, RENAMED_SOURCE_KEYS);
   const out: Record<string, unknown> = {};
   if (v.architecture !== undefined) out.architecture = text(v.architecture, `${name}.architecture`);
   if (v.hash !== undefined) out.hash = text(v.hash, `${name}.hash`);
-  if (v.nLayer !== undefined) out.nLayer = int(v.nLayer, `${name}.nLayer`, maxBlock + 1, MAX_BLOCK + 1);
-  if (v.nEmbd !== undefined) out.nEmbd = int(v.nEmbd, `${name}.nEmbd`, shape.nEmbd, shape.nEmbd);
+  if (v.blockCount !== undefined) out.blockCount = int(v.blockCount, `${name}.blockCount`, maxBlock + 1, MAX_BLOCK + 1);
+  if (v.embeddingSize !== undefined) out.embeddingSize = int(v.embeddingSize, `${name}.embeddingSize`, shape.embeddingSize, shape.embeddingSize);
   return Object.freeze(out);
 }
 

@@ -17,7 +17,7 @@ function bits(v: PersonaVector, b: number): number[] {
 
 const fullMeta = {
   modelHint: 'qwen2', trait: 'evil', method: 'mean-diff', description: 'Malicious intent',
-  source: { architecture: 'qwen2', nLayer: 28, nEmbd: 4, hash: 'sha256:abc' },
+  source: { architecture: 'qwen2', blockCount: 28, embeddingSize: 4, hash: 'sha256:abc' },
   residualNorms: [1.25, 3.5, 7], recommendedBlocks: [19, 0], capThresholds: [-2.5, 0.125], coefficient: 2.0000001,
   extra: { 'general.name': { type: 8, value: 'my vector' }, 'persona_steer.note': { type: 12, value: Math.PI } },
 } as const;
@@ -90,7 +90,7 @@ const BAD_META: Array<[string, KvSpec[], RegExp]> = [
   ['recommended blocks as floats', [...OURS, ['persona_steer.recommended_blocks', 'f32[]', [1]]], /recommended_blocks must be an ARRAY of integers/],
   ['a recommended block the file lacks', [...OURS, ['persona_steer.recommended_blocks', 'i32[]', [9]]], /recommendedBlocks\[0\] must be one of the vector's blocks/],
   ['thresholds not aligned with recommended blocks', [...OURS, ['persona_steer.recommended_blocks', 'i32[]', [1]], ['persona_steer.cap_thresholds', 'f64[]', [1, 2]]], /capThresholds/],
-  ['n_embd unlike the tensors', [...OURS, ['persona_steer.source.n_embd', 'u32', 7]], /source\.nEmbd must be an integer in \[2, 2\]; received 7/],
+  ['n_embd unlike the tensors', [...OURS, ['persona_steer.source.n_embd', 'u32', 7]], /source\.embeddingSize must be an integer in \[2, 2\]; received 7/],
 ];
 
 for (const [what, kvs, pattern] of BAD_META) {
@@ -163,31 +163,37 @@ t.test('readControlVector rejects a number with ERR_INVALID_ARG', async (t) => {
 
 t.test('checkVectorFitsModel accepts a matching model with no warnings', async (t) => {
   const v = PersonaVector.fromBlocks({ 0: [1, 2], 27: [1, 2] }, { modelHint: 'qwen2' });
-  t.strictSame(checkVectorFitsModel(v, { nEmbd: 2, nLayer: 28, architecture: 'Qwen2' }), []);
+  t.strictSame(checkVectorFitsModel(v, { embeddingSize: 2, blockCount: 28, architecture: 'Qwen2' }), []);
 });
 
-t.test('checkVectorFitsModel throws ERR_MODEL_MISMATCH when n_embd differs', async (t) => {
+t.test('checkVectorFitsModel throws ERR_MODEL_MISMATCH when the embedding size differs', async (t) => {
   const v = PersonaVector.fromBlocks({ 1: [1, 2] });
-  t.throws(() => checkVectorFitsModel(v, { nEmbd: 3, nLayer: 4 }), { code: 'ERR_MODEL_MISMATCH', message: 'the vector has n_embd 2 but the model has n_embd 3' });
+  t.throws(() => checkVectorFitsModel(v, { embeddingSize: 3, blockCount: 4 }), { code: 'ERR_MODEL_MISMATCH', message: 'the vector has embedding size 2 but the model has embedding size 3' });
 });
 
-t.test('checkVectorFitsModel throws ERR_MODEL_MISMATCH for blocks at or beyond nLayer', async (t) => {
+t.test('checkVectorFitsModel throws ERR_MODEL_MISMATCH for blocks at or beyond blockCount', async (t) => {
   const v = PersonaVector.fromBlocks({ 1: [1], 4: [1], 5: [1] });
-  t.throws(() => checkVectorFitsModel(v, { nEmbd: 1, nLayer: 4 }), { code: 'ERR_MODEL_MISMATCH', message: /blocks 4, 5 but the model has only 4 blocks \(0 to 3\)/ });
+  t.throws(() => checkVectorFitsModel(v, { embeddingSize: 1, blockCount: 4 }), { code: 'ERR_MODEL_MISMATCH', message: /blocks 4, 5 but the model has only 4 blocks \(0 to 3\)/ });
 });
 
 t.test('checkVectorFitsModel warns when the architecture hint or source depth differ', async (t) => {
-  const v = PersonaVector.fromBlocks({ 1: [1] }, { modelHint: 'llama', source: { architecture: 'mistral', nLayer: 32 } });
-  const warnings = checkVectorFitsModel(v, { nEmbd: 1, nLayer: 28, architecture: 'qwen2' });
+  const v = PersonaVector.fromBlocks({ 1: [1] }, { modelHint: 'llama', source: { architecture: 'mistral', blockCount: 32 } });
+  const warnings = checkVectorFitsModel(v, { embeddingSize: 1, blockCount: 28, architecture: 'qwen2' });
   t.equal(warnings.length, 3);
   t.match(warnings[0], /model hint is "llama" but the model's architecture is "qwen2"/);
   t.match(warnings[1], /extracted from a "mistral" model/);
   t.match(warnings[2], /32 blocks; this one has 28/);
 });
 
-t.test('checkVectorFitsModel rejects a model without nLayer with ERR_INVALID_ARG', async (t) => {
+t.test('checkVectorFitsModel rejects a model without blockCount with ERR_INVALID_ARG', async (t) => {
   const v = PersonaVector.fromBlocks({ 1: [1] });
-  t.throws(() => checkVectorFitsModel(v, { nEmbd: 1 } as never), { code: 'ERR_INVALID_ARG', message: /^model\.nLayer must be a positive integer; received undefined/ });
+  t.throws(() => checkVectorFitsModel(v, { embeddingSize: 1 } as never), { code: 'ERR_INVALID_ARG', message: /^model\.blockCount must be a positive integer; received undefined/ });
+});
+
+t.test('checkVectorFitsModel refuses the earlier names nEmbd and nLayer, naming the new ones', async (t) => {
+  const v = PersonaVector.fromBlocks({ 1: [1] });
+  t.throws(() => checkVectorFitsModel(v, { nEmbd: 1, nLayer: 4 } as never), { code: 'ERR_INVALID_ARG', message: /^model\.nEmbd must be absent \(renamed embeddingSize, as model\.info names it\); received 1/ });
+  t.throws(() => checkVectorFitsModel(v, { embeddingSize: 1, nLayer: 4 } as never), { code: 'ERR_INVALID_ARG', message: /^model\.nLayer must be absent \(renamed blockCount/ });
 });
 
 t.test('every decode failure above is a PersonaSteerError', async (t) => {

@@ -13,7 +13,7 @@ const expected = (il: number, j: number, lowest: number): number =>
 t.test('a cvector-generator file loads with blocks 1 to 5 and the right values', async (t) => {
   const v = await readControlVector(join(fixtures, 'cvector-generator.gguf'));
   t.strictSame(v.blocks, [1, 2, 3, 4, 5]);
-  t.equal(v.nEmbd, 16);
+  t.equal(v.embeddingSize, 16);
   for (const il of v.blocks) {
     t.strictSame(Array.from(v.block(il)), Array.from({ length: 16 }, (_, j) => expected(il, j, 1)), `block ${il}`);
   }
@@ -38,7 +38,7 @@ t.test('a repeng file with directions in descending order and a UINT32 layer_cou
   t.strictSame(readGguf(bytes).tensors.map((x) => x.name), [7, 6, 5, 4, 3, 2, 1].map((b) => `direction.${b}`));
   const v = await readControlVector(bytes);
   t.strictSame(v.blocks, [1, 2, 3, 4, 5, 6, 7]);
-  t.equal(v.nEmbd, 8);
+  t.equal(v.embeddingSize, 8);
   t.strictSame(v.metadata, { modelHint: 'mistral' });
   for (const il of v.blocks) {
     t.strictSame(Array.from(v.block(il)), Array.from({ length: 8 }, (_, j) => expected(il, j, 1)), `block ${il}`);

@@ -153,7 +153,7 @@ function makeCase(i: number): Case {
 }
 
 function check(v: PersonaVector): 'valid' {
-  if (!(v instanceof PersonaVector) || v.blocks.length === 0 || v.nEmbd < 1) throw new Error('decoded an empty or malformed vector');
+  if (!(v instanceof PersonaVector) || v.blocks.length === 0 || v.embeddingSize < 1) throw new Error('decoded an empty or malformed vector');
   for (const b of v.blocks) if (!v.block(b).every(Number.isFinite)) throw new Error(`block ${b} holds a non-finite value`);
   // Whatever is accepted must survive our own writer and reader unchanged.
   const again = decodeControlVector(encodeControlVector(v));

@@ -150,10 +150,10 @@ t.test('a vector and its metadata are frozen', async (t) => {
 
 t.test('arithmetic keeps the model identity and drops the trait calibration from metadata', async (t) => {
   const v = PersonaVector.fromBlocks({ 1: [1, 2] }, {
-    modelHint: 'llama', source: { nLayer: 4 }, residualNorms: [1, 2, 3], trait: 'evil', coefficient: 2,
+    modelHint: 'llama', source: { blockCount: 4 }, residualNorms: [1, 2, 3], trait: 'evil', coefficient: 2,
     recommendedBlocks: [1], capThresholds: [0.5],
   });
-  const want = { modelHint: 'llama', source: { nLayer: 4 }, residualNorms: [1, 2, 3] };
+  const want = { modelHint: 'llama', source: { blockCount: 4 }, residualNorms: [1, 2, 3] };
   for (const [name, d] of [['add', v.add(v)], ['sub', v.sub(v.scale(2))], ['scale', v.scale(2)], ['neg', v.neg()], ['normalize', v.normalize()]] as const) {
     t.strictSame(d.metadata, want, name);
   }

@@ -44,16 +44,18 @@ const MATRIX: Array<[string, () => unknown, RegExp]> = [
   ['fromBlocks with too few thresholds', () => fromBlocks({ 1: [1], 2: [2] }, { recommendedBlocks: [1, 2], capThresholds: [1] }), /^metadata\.capThresholds must be an array of 2 thresholds/],
   ['fromBlocks with an Infinity threshold', () => fromBlocks({ 1: [1] }, { recommendedBlocks: [1], capThresholds: [Infinity] }), /^metadata\.capThresholds\[0\] must be a finite number; received Infinity/],
   ['fromBlocks with a negative residual norm', () => fromBlocks({ 1: [1] }, { residualNorms: [-1] }), /^metadata\.residualNorms\[0\] must be a non-negative number; received -1/],
-  ['fromBlocks with source.nEmbd unlike the data', () => fromBlocks({ 1: [1, 2] }, { source: { nEmbd: 3 } }), /^metadata\.source\.nEmbd must be an integer in \[2, 2\]; received 3/],
-  ['fromBlocks with source.nLayer not above the highest block', () => fromBlocks({ 5: [1] }, { source: { nLayer: 5 } }), /^metadata\.source\.nLayer must be an integer in \[6, /],
+  ['fromBlocks with source.embeddingSize unlike the data', () => fromBlocks({ 1: [1, 2] }, { source: { embeddingSize: 3 } }), /^metadata\.source\.embeddingSize must be an integer in \[2, 2\]; received 3/],
+  ['fromBlocks with source.blockCount not above the highest block', () => fromBlocks({ 5: [1] }, { source: { blockCount: 5 } }), /^metadata\.source\.blockCount must be an integer in \[6, /],
+  ['fromBlocks with the earlier name source.nLayer', () => fromBlocks({ 1: [1] }, { source: { nLayer: 4 } }), /^metadata\.source\.nLayer must be absent \(renamed blockCount\); received 4/],
+  ['fromBlocks with the earlier name source.nEmbd', () => fromBlocks({ 1: [1] }, { source: { nEmbd: 1 } }), /^metadata\.source\.nEmbd must be absent \(renamed embeddingSize\); received 1/],
   ['fromBlocks with a reserved extra key', () => fromBlocks({ 1: [1] }, { extra: { 'controlvector.layer_count': { type: 5, value: 1 } } }), /^metadata\.extra key must be a key not owned/],
   ['fromBlocks with an extra value of the wrong type', () => fromBlocks({ 1: [1] }, { extra: { 'my.key': { type: 4, value: -1 } } }), /^metadata\.extra\["my\.key"\] must be an integer in \[0, 4294967295\]/],
   ['block of an absent block', () => v.block(2), /^block must be one of the vector's blocks \(1, 4\); received 2/],
   ['block with a string', () => anyV.block!('1'), /^block must be a block index.*received "1"/],
   ['add with a plain object', () => anyV.add!({ 1: [1, 2, 3] }), /^other must be a PersonaVector; received an object/],
   ['add with undefined', () => anyV.add!(undefined), /^other must be a PersonaVector; received undefined/],
-  ['add with another nEmbd', () => v.add(narrow), /^other\.nEmbd must be 3 \(this vector's nEmbd\); received 2/],
-  ['sub with another nEmbd', () => v.sub(narrow), /^other\.nEmbd must be 3/],
+  ['add with another embeddingSize', () => v.add(narrow), /^other\.embeddingSize must be 3 \(this vector's embeddingSize\); received 2/],
+  ['sub with another embeddingSize', () => v.sub(narrow), /^other\.embeddingSize must be 3/],
   ['add that overflows float32', () => big.add(big), /^add: the result at block 0, element 0 is outside the float32 range/],
   ['scale by NaN', () => v.scale(NaN), /^k must be a finite number; received NaN/],
   ['scale by Infinity', () => v.scale(Infinity), /^k must be a finite number; received Infinity/],
@@ -65,7 +67,7 @@ const MATRIX: Array<[string, () => unknown, RegExp]> = [
   ['select with an absent block', () => v.select([1, 3]), /^blocks\[1\] must be one of the vector's blocks \(1, 4\); received 3/],
   ['select with a repeated block', () => v.select([1, 1]), /^blocks\[1\] must be a block not listed before; received 1/],
   ['select with NaN', () => v.select([NaN]), /^blocks\[0\] must be a block index.*received NaN/],
-  ['cosine with another nEmbd', () => v.cosine(narrow), /^other\.nEmbd must be 3/],
+  ['cosine with another embeddingSize', () => v.cosine(narrow), /^other\.embeddingSize must be 3/],
   ['cosine at a block only one has', () => v.cosine(w, 2), /^block must be a block present in both vectors; received 2/],
   ['cosine with no shared block', () => v.cosine(PersonaVector.fromBlocks({ 9: [1, 1, 1] })), /^other must be a vector sharing a block with this one \(1, 4\); received "9"/],
   ['cosine at an all-zero block', () => v.cosine(PersonaVector.fromBlocks({ 4: [1, 1, 1] }), 4), /^cosine: block 4 is all zeros in this vector/],
@@ -82,12 +84,19 @@ for (const [what, call, pattern] of MATRIX) {
   });
 }
 
+t.test('embeddingSize is the length of every block, and the deprecated nEmbd reads the same', async (t) => {
+  t.equal(v.embeddingSize, 3);
+  t.equal(narrow.embeddingSize, 2);
+  t.equal(v.nEmbd, 3);
+  t.notOk(Object.keys(v).includes('nEmbd'), 'the alias is no own property (not copied, not in JSON)');
+});
+
 t.test('block 0 is accepted, as the first decoder block', async (t) => {
   t.strictSame(PersonaVector.fromBlocks({ 0: [1] }).blocks, [0]);
 });
 
 t.test('the valid edge of each range is accepted', async (t) => {
-  const max = PersonaVector.fromBlocks({ 65535: [3.4e38, -3.4e38] }, { source: { nLayer: 65536, nEmbd: 2 } });
+  const max = PersonaVector.fromBlocks({ 65535: [3.4e38, -3.4e38] }, { source: { blockCount: 65536, embeddingSize: 2 } });
   t.strictSame(max.blocks, [65535]);
   t.equal(max.scale(0).block(65535)[0], 0);
 });

@@ -71,14 +71,14 @@ t.test("the line chart's legend sits right of the plotted data, never over it", 
 t.test("checkVectorFitsModel takes model.info's terms as they are", async (t) => {
   const v = PersonaVector.fromBlocks({ 1: [1, 2] });
   t.strictSame(checkVectorFitsModel(v, { embeddingSize: 2, blockCount: 4, architecture: 'llama' }), []);
-  t.throws(() => checkVectorFitsModel(v, { embeddingSize: 3, blockCount: 4 }), { code: 'ERR_MODEL_MISMATCH', message: 'the vector has n_embd 2 but the model has n_embd 3' });
+  t.throws(() => checkVectorFitsModel(v, { embeddingSize: 3, blockCount: 4 }), { code: 'ERR_MODEL_MISMATCH', message: 'the vector has embedding size 2 but the model has embedding size 3' });
   t.throws(() => checkVectorFitsModel(v, { embeddingSize: 2 } as never), { code: 'ERR_INVALID_ARG', message: /^model\.blockCount must be a positive integer; received undefined/ });
 });
 
 t.test('a vector extracted from another model file of the same shape gets a warning naming both hashes', async (t) => {
-  const v = PersonaVector.fromBlocks({ 1: [1, 2] }, { source: { architecture: 'llama', nLayer: 4, nEmbd: 2, hash: 'sha256-ends:aaa' } });
-  t.strictSame(checkVectorFitsModel(v, { nEmbd: 2, nLayer: 4, hash: 'sha256-ends:aaa' }), []);
-  const w = checkVectorFitsModel(v, { nEmbd: 2, nLayer: 4, hash: 'sha256-ends:bbb' });
+  const v = PersonaVector.fromBlocks({ 1: [1, 2] }, { source: { architecture: 'llama', blockCount: 4, embeddingSize: 2, hash: 'sha256-ends:aaa' } });
+  t.strictSame(checkVectorFitsModel(v, { embeddingSize: 2, blockCount: 4, hash: 'sha256-ends:aaa' }), []);
+  const w = checkVectorFitsModel(v, { embeddingSize: 2, blockCount: 4, hash: 'sha256-ends:bbb' });
   t.equal(w.length, 1);
   t.match(w[0], /extracted from another model file \(recorded hash sha256-ends:aaa, this model's sha256-ends:bbb\)/);
 });

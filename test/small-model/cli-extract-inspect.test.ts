@@ -112,14 +112,14 @@ t.test('inspect --json shows blocks, norms, metadata and the cosine between file
   const b = path.join(dir, 'pca.gguf');
   const r = runCli(['inspect', a, b, a, '--json']);
   t.equal(r.status, 0, r.stderr);
-  const j = json<{ files: { path: string; nEmbd: number; blocks: { block: number; norm: number }[]; metadata: Record<string, unknown> }[]; cosines: { a: string; b: string; blocks: { block: number; cosine: number }[] }[] }>(r);
+  const j = json<{ files: { path: string; embeddingSize: number; blocks: { block: number; norm: number }[]; metadata: Record<string, unknown> }[]; cosines: { a: string; b: string; blocks: { block: number; cosine: number }[] }[] }>(r);
   t.equal(j.files.length, 3);
   t.same(j.files[0].blocks.map((x) => x.block), [0, 1, 2, 3, 4]);
   const v = await readControlVector(a);
   t.same(j.files[0].blocks.map((x) => x.norm), [...v.norms().values()]);
-  t.equal(j.files[0].nEmbd, 64);
+  t.equal(j.files[0].embeddingSize, 64);
   t.equal(j.files[1].metadata.method, 'pca');
-  t.same(Object.keys(j.files[0].metadata.source as object).sort(), ['architecture', 'hash', 'nEmbd', 'nLayer']);
+  t.same(Object.keys(j.files[0].metadata.source as object).sort(), ['architecture', 'blockCount', 'embeddingSize', 'hash']);
   t.same(j.cosines.map((c) => [c.a, c.b]), [[a, b], [a, a], [b, a]]);
   t.same(j.cosines[0].blocks.map((x) => x.block), [1, 2, 3], 'only shared blocks');
   t.ok(j.cosines[0].blocks.every((x) => x.cosine > 0.5), 'mean-diff and pca point the same way');

@@ -59,7 +59,7 @@ t.test('generate without --json streams the text', async (t) => {
 
 interface CaptureJson { tokens: number[]; blocks: { block: number; positions: number[]; rows: number[][] }[] }
 
-t.test('capture --json prints token ids and, per block, one row of n_embd floats per token', async (t) => {
+t.test('capture --json prints token ids and, per block, one row of embeddingSize floats per token', async (t) => {
   const r = runCli(['capture', ...M, '--prompt', PROMPT, '--blocks', '1,3', '--json']);
   t.equal(r.status, 0, r.stderr);
   const j = json<CaptureJson>(r);

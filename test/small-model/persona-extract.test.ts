@@ -12,8 +12,8 @@ import { storyPairs, storyPromptPairs } from '../helpers/stories';
 const PAIRS = storyPairs(6);
 let model: Model;
 let ctx: Context;
-let nEmbd: number;
-let nLayer: number;
+let embeddingSize: number;
+let blockCount: number;
 
 interface SampleRows { start: number; end: number; rows: Map<number, Map<number, Float32Array>> }
 const oracleRows: { pos: SampleRows; neg: SampleRows }[] = [];
@@ -30,10 +30,10 @@ async function rowsOf(prompt: string, response: string): Promise<SampleRows> {
 }
 
 function maskedMean(s: SampleRows, block: number, from: number, to: number): number[] {
-  const out = new Array<number>(nEmbd).fill(0);
+  const out = new Array<number>(embeddingSize).fill(0);
   for (let p = from; p < to; p++) {
     const row = s.rows.get(block)!.get(p)!;
-    for (let i = 0; i < nEmbd; i++) out[i] += row[i] / (to - from);
+    for (let i = 0; i < embeddingSize; i++) out[i] += row[i] / (to - from);
   }
   return out;
 }
@@ -52,8 +52,8 @@ function oracleMeanDiff(block: number, withPrompt = false, at: 'response' | 'las
 
 t.before(async () => {
   model = await Model.load(requireModel(stories260K), { gpuLayers });
-  nEmbd = model.info.embeddingSize;
-  nLayer = model.info.blockCount;
+  embeddingSize = model.info.embeddingSize;
+  blockCount = model.info.blockCount;
   ctx = await model.createContext({ contextSize: 256, threads: 1 });
   for (const p of PAIRS) oracleRows.push({ pos: await rowsOf(p.positive.prompt, p.positive.response), neg: await rowsOf(p.negative.prompt, p.negative.response) });
 });
@@ -65,7 +65,7 @@ t.teardown(async () => {
 t.test('mean-diff equals the mean over samples of response-token means, positive minus negative', async (t) => {
   const r = await extractPersonaVector(ctx, { trait: 'happy', samples: PAIRS });
   t.same(r.vector.blocks, [0, 1, 2, 3, 4]);
-  for (let b = 0; b < nLayer; b++) {
+  for (let b = 0; b < blockCount; b++) {
     const want = oracleMeanDiff(b);
     const scale = Math.max(...want.map(Math.abs));
     t.ok(maxDiff(r.vector.block(b), want) <= 1e-4 * scale, `block ${b}: max diff ${maxDiff(r.vector.block(b), want)} (scale ${scale})`);
@@ -81,7 +81,7 @@ t.test('last-prompt extraction is the mean difference of the prompts\' last-toke
   for (const p of LP_PAIRS) rows.push({ pos: await rowsOf(p.positive.prompt, p.positive.response), neg: await rowsOf(p.negative.prompt, p.negative.response) });
   const r = await extractPersonaVector(ctx, { trait: 'happy', samples: LP_PAIRS }, { positions: 'last-prompt' });
   t.equal(r.vector.metadata.method, 'mean-diff/last-prompt');
-  for (let b = 0; b < nLayer; b++) {
+  for (let b = 0; b < blockCount; b++) {
     const last = (s: SampleRows) => maskedMean(s, b, s.start - 1, s.start);
     const want = sub(mean(rows.map((x) => last(x.pos))), mean(rows.map((x) => last(x.neg))));
     const scale = Math.max(...want.map(Math.abs));
@@ -131,15 +131,15 @@ t.test('metadata records the method, trait, source model, residual norms and coe
   t.equal(md.trait, 'happy');
   t.equal(md.description, 'happy vs sad');
   t.equal(md.coefficient, 3);
-  t.same({ ...md.source, hash: undefined }, { architecture: 'llama', nLayer, nEmbd, hash: undefined });
+  t.same({ ...md.source, hash: undefined }, { architecture: 'llama', blockCount, embeddingSize, hash: undefined });
   const bytes = fs.readFileSync(stories260K);
   const span = Math.min(bytes.length, 1 << 20);
   const hash = createHash('sha256').update(`${bytes.length}\n`).update(bytes.subarray(0, span)).update(bytes.subarray(bytes.length - span)).digest('hex');
   t.equal(md.source?.hash, `sha256-ends:${hash}`);
   // Residual norms: mean L2 norm over the response tokens of the first 4 samples (pos0, neg0, pos1, neg1).
   const samples = [oracleRows[0].pos, oracleRows[0].neg, oracleRows[1].pos, oracleRows[1].neg];
-  t.equal(md.residualNorms?.length, nLayer);
-  for (let b = 0; b < nLayer; b++) {
+  t.equal(md.residualNorms?.length, blockCount);
+  for (let b = 0; b < blockCount; b++) {
     const norms = samples.flatMap((s) => Array.from({ length: s.end - s.start }, (_, k) => Math.sqrt(dot(s.rows.get(b)!.get(s.start + k)!, s.rows.get(b)!.get(s.start + k)!))));
     const want = norms.reduce((a, x) => a + x, 0) / norms.length;
     t.ok(Math.abs(md.residualNorms![b] - want) < 1e-4 * want, `block ${b}: ${md.residualNorms![b]} vs ${want}`);
@@ -149,7 +149,7 @@ t.test('metadata records the method, trait, source model, residual norms and coe
 t.test('pca finds the top principal axis of the centred sample means, signed so positives project higher', async (t) => {
   const r = await extractPersonaVector(ctx, { trait: 'happy', samples: PAIRS }, { method: 'pca' });
   t.equal(r.vector.metadata.method, 'pca');
-  for (let b = 0; b < nLayer; b++) {
+  for (let b = 0; b < blockCount; b++) {
     const pos = oracleRows.map((x) => maskedMean(x.pos, b, x.pos.start, x.pos.end));
     const neg = oracleRows.map((x) => maskedMean(x.neg, b, x.neg.start, x.neg.end));
     const axis = topEigenvector(covariance([...pos, ...neg])).vector;

@@ -180,7 +180,7 @@ export function App() {
       <header class="top">
         <h1>persona-steer playground</h1>
         <p class="model">
-          {model ? <>model <strong>{model.id}</strong>{info ? ` · ${info.architecture}, ${info.n_layer} blocks, n_embd ${info.n_embd}` : ''}</> : 'connecting…'}
+          {model ? <>model <strong>{model.id}</strong>{info ? ` · ${info.architecture}, ${info.n_layer} blocks, embedding size ${info.n_embd}` : ''}</> : 'connecting…'}
         </p>
         <p class="status" role="status" aria-live="polite">{status}</p>
       </header>
