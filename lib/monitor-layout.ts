@@ -4,8 +4,8 @@
 // is never reported.
 import { invalidArg } from './errors';
 import type { NativeMonitor } from './native';
-import { checkBlocks, checkFiniteArray, checkKeys, checkObject, checkString } from './validate';
-import type { BlockSpec, VectorInput, BlockVectors } from './steering';
+import { checkKeys, checkObject, checkString } from './validate';
+import { readVectorInput, type BlockSpec, type VectorInput } from './vector-input';
 
 export interface MonitorEntry {
   /** Label reported with each value. */
@@ -29,25 +29,9 @@ export interface MonitorLayout {
   blocks: number[];
 }
 
-function perBlock(v: VectorInput, block: number): ArrayLike<number> | undefined {
-  if (v instanceof Float32Array || Array.isArray(v)) return v;
-  const bv = v as BlockVectors;
-  if (Array.isArray(bv.blocks) && typeof bv.block === 'function') return bv.blocks.includes(block) ? bv.block(block) : undefined;
-  if (v instanceof Map) return v.get(block);
-  return (v as Record<number, ArrayLike<number>>)[block];
-}
-
-function ownBlocks(v: VectorInput): number[] | null {
-  if (v instanceof Float32Array || Array.isArray(v)) return null;
-  const bv = v as BlockVectors;
-  if (Array.isArray(bv.blocks) && typeof bv.block === 'function') return [...bv.blocks];
-  if (v instanceof Map) return [...v.keys()];
-  return Object.keys(v).map(Number);
-}
-
 export const MAX_MONITOR_ENTRIES = 4096;
 
-export function buildMonitor(entries: unknown, nEmbd: number, nLayer: number, name = 'options.monitor'): MonitorLayout | null {
+export function buildMonitor(entries: unknown, embeddingSize: number, blockCount: number, name = 'options.monitor'): MonitorLayout | null {
   if (entries === undefined) return null;
   if (!Array.isArray(entries) || entries.length === 0) throw invalidArg(name, 'a non-empty array of { name, vector, blocks? }', entries);
   // The addon reads at most this many directions per block.
@@ -59,31 +43,22 @@ export function buildMonitor(entries: unknown, nEmbd: number, nLayer: number, na
     const label = checkString(`${name}[${i}].name`, o.name);
     if (names.has(label)) throw invalidArg(`${name}[${i}].name`, 'a name not used by another entry', label);
     names.add(label);
-    const vec = o.vector as VectorInput;
-    if (typeof vec !== 'object' || vec === null) throw invalidArg(`${name}[${i}].vector`, 'a PersonaVector, a Map of block vectors or a Float32Array', vec);
-    const own = ownBlocks(vec);
-    if (o.blocks === undefined && own === null) throw invalidArg(`${name}[${i}].blocks`, 'block indices (required with a plain array vector)', undefined);
-    const blocks = checkBlocks(`${name}[${i}].blocks`, o.blocks ?? own, nLayer);
-    const dirs = new Map<number, Float32Array>();
-    for (const b of blocks) {
-      const v = perBlock(vec, b);
-      if (v === undefined) throw invalidArg(`${name}[${i}].blocks`, `blocks the vector has (${own?.join(', ')})`, b);
-      const arr = checkFiniteArray(`${name}[${i}].vector@${b}`, v, nEmbd);
-      if (arr.every((x) => x === 0)) throw invalidArg(`${name}[${i}].vector@${b}`, 'a direction with non-zero length', 'a zero vector');
-      dirs.set(b, arr);
-    }
+    // Values are h . v / |v|: every vector must be a direction.
+    const { blocks, values } = readVectorInput(o.vector, o.blocks, { embeddingSize, blockCount },
+      { vector: `${name}[${i}].vector`, blocks: `${name}[${i}].blocks` }, true);
+    const dirs = new Map(blocks.map((b, k) => [b, values[k]!]));
     return { name: label, dirs };
   });
   const allBlocks = [...new Set(parsed.flatMap((p) => [...p.dirs.keys()]))].sort((a, b) => a - b);
   const nDirs = parsed.length;
-  const placeholder = new Float32Array(nEmbd);
+  const placeholder = new Float32Array(embeddingSize);
   placeholder[0] = 1;
   const slots: MonitorLayout['slots'] = [];
   const nativeBlocks = allBlocks.map((block, bi) => {
-    const directions = new Float32Array(nDirs * nEmbd);
+    const directions = new Float32Array(nDirs * embeddingSize);
     parsed.forEach((p, di) => {
       const d = p.dirs.get(block);
-      directions.set(d ?? placeholder, di * nEmbd);
+      directions.set(d ?? placeholder, di * embeddingSize);
       if (d) slots.push({ name: p.name, block, offset: bi * nDirs + di });
     });
     return { block, directions };

@@ -4,18 +4,10 @@
 //   h += sum_k (clamp(h.u_k, min_k, max_k) - h.u_k) u_k      (ablate: min = max = 0)
 import { invalidArg } from './errors';
 import type { NativePlan, NativePlanOp } from './native';
-import { checkBlocks, checkFiniteArray, checkKeys, checkNumber, checkObject, checkOneOf } from './validate';
+import { checkKeys, checkNumber, checkObject, checkOneOf } from './validate';
+import { readVectorInput, type BlockSpec, type VectorInput } from './vector-input';
 
-/** Anything with one direction per block: a PersonaVector, a Map or a plain record. */
-export interface BlockVectors {
-  readonly blocks: readonly number[];
-  block(block: number): ArrayLike<number>;
-}
-
-/** A vector for every block it is used at: per-block directions, or one array used at every block. */
-export type VectorInput = BlockVectors | Map<number, ArrayLike<number>> | Record<number, ArrayLike<number>> | Float32Array | number[];
-
-export type BlockSpec = number | number[] | 'all';
+export type { BlockSpec, BlockVectors, VectorInput } from './vector-input';
 
 export interface AddOp { kind: 'add'; vector: VectorInput; scale?: number; blocks?: BlockSpec }
 export interface ClampOp { kind: 'clamp'; direction: VectorInput; min?: number | null; max?: number | null; blocks?: BlockSpec }
@@ -47,30 +39,10 @@ export function ablate(direction: VectorInput, blocks?: BlockSpec): AblateOp {
   return { kind: 'ablate', direction, blocks };
 }
 
-function isBlockVectors(v: unknown): v is BlockVectors {
-  return typeof v === 'object' && v !== null && Array.isArray((v as BlockVectors).blocks) &&
-    typeof (v as BlockVectors).block === 'function';
-}
-
-/** The blocks a vector input defines, or null for a plain array (valid at any block). */
-function definedBlocks(v: VectorInput): number[] | null {
-  if (v instanceof Float32Array || Array.isArray(v)) return null;
-  if (isBlockVectors(v)) return [...v.blocks];
-  if (v instanceof Map) return [...v.keys()];
-  return Object.keys(v).map(Number);
-}
-
-function vectorAt(v: VectorInput, block: number): ArrayLike<number> | undefined {
-  if (v instanceof Float32Array || Array.isArray(v)) return v;
-  if (isBlockVectors(v)) return v.blocks.includes(block) ? v.block(block) : undefined;
-  if (v instanceof Map) return v.get(block);
-  return (v as Record<number, ArrayLike<number>>)[block];
-}
-
 /** Argument names for error messages when an op is built from a function's own arguments. */
 export interface OpFieldNames { vector?: string; blocks?: string; scale?: string }
 
-export function toNativeOp(name: string, op: unknown, nEmbd: number, nLayer: number, fields: OpFieldNames = {}): NativePlanOp {
+export function toNativeOp(name: string, op: unknown, embeddingSize: number, blockCount: number, fields: OpFieldNames = {}): NativePlanOp {
   const o = checkObject(name, op, false);
   const kind = checkOneOf(`${name}.kind`, o.kind, ['add', 'clamp', 'ablate'] as const);
   const allowed = kind === 'add' ? ['kind', 'vector', 'scale', 'blocks'] : kind === 'clamp'
@@ -78,22 +50,11 @@ export function toNativeOp(name: string, op: unknown, nEmbd: number, nLayer: num
   checkKeys(name, o, allowed);
   const vecName = fields.vector ?? (kind === 'add' ? `${name}.vector` : `${name}.direction`);
   const blocksName = fields.blocks ?? `${name}.blocks`;
-  const vec = (kind === 'add' ? o.vector : o.direction) as VectorInput;
-  if (typeof vec !== 'object' || vec === null) throw invalidArg(vecName, 'a PersonaVector, a Map of block vectors or a Float32Array', vec);
-  const own = definedBlocks(vec);
-  let blocks: number[];
-  if (o.blocks === undefined) {
-    if (own === null) throw invalidArg(blocksName, "block indices (required with a plain array vector), or 'all'", undefined);
-    blocks = checkBlocks(`${vecName} (the vector's blocks)`, own, nLayer);
-  } else {
-    blocks = checkBlocks(blocksName, o.blocks, nLayer);
-  }
-  const vectors = new Float32Array(blocks.length * nEmbd);
-  blocks.forEach((b, i) => {
-    const v = vectorAt(vec, b);
-    if (v === undefined) throw invalidArg(`${blocksName}[${i}]`, `a block the vector has (${own?.join(', ')})`, b);
-    vectors.set(checkFiniteArray(`${vecName}@${b}`, v, nEmbd), i * nEmbd);
-  });
+  // Clamps and ablations divide by |v|: their vectors must be directions.
+  const { blocks, values } = readVectorInput(kind === 'add' ? o.vector : o.direction, o.blocks,
+    { embeddingSize, blockCount }, { vector: vecName, blocks: blocksName }, kind !== 'add');
+  const vectors = new Float32Array(blocks.length * embeddingSize);
+  values.forEach((v, i) => vectors.set(v, i * embeddingSize));
   const out: NativePlanOp = { kind: kind === 'add' ? 'add' : 'clamp', blocks: Int32Array.from(blocks), vectors };
   if (kind === 'add') {
     out.scale = o.scale === undefined ? 1 : checkNumber(fields.scale ?? `${name}.scale`, o.scale);
@@ -108,24 +69,16 @@ export function toNativeOp(name: string, op: unknown, nEmbd: number, nLayer: num
     if (min !== undefined) out.min = min;
     if (max !== undefined) out.max = max;
   }
-  if (kind !== 'add') {
-    // Clamps and ablations divide by |v|.
-    blocks.forEach((b, i) => {
-      let sq = 0;
-      for (let k = i * nEmbd; k < (i + 1) * nEmbd; k++) sq += vectors[k] * vectors[k];
-      if (sq === 0) throw invalidArg(`${vecName}@${b}`, 'a direction with non-zero length', 'a zero vector');
-    });
-  }
   return out;
 }
 
 /** Validates a plan (or a bare array of ops) and turns it into the addon's form. */
-export function toNativePlan(plan: SteeringPlan | SteerOp[], nEmbd: number, nLayer: number, name = 'plan'): NativePlan {
+export function toNativePlan(plan: SteeringPlan | SteerOp[], embeddingSize: number, blockCount: number, name = 'plan'): NativePlan {
   const p: SteeringPlan = Array.isArray(plan) ? { ops: plan } : plan;
   const o = checkObject(name, p, false);
   checkKeys(name, o, ['ops', 'positions']);
   if (!Array.isArray(o.ops)) throw invalidArg(`${name}.ops`, 'an array of steering operations', o.ops);
   const positions = checkOneOf(`${name}.positions`, o.positions, ['all', 'prompt', 'generated'] as const, 'all');
   const prefix = Array.isArray(plan) ? name : `${name}.ops`;
-  return { positions, ops: (o.ops as unknown[]).map((op, i) => toNativeOp(`${prefix}[${i}]`, op, nEmbd, nLayer)) };
+  return { positions, ops: (o.ops as unknown[]).map((op, i) => toNativeOp(`${prefix}[${i}]`, op, embeddingSize, blockCount)) };
 }
