@@ -190,6 +190,12 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n`);
 }
 
+/** Blocks written after FILE@ must be blocks of the file; the error names the flag as the user wrote it. */
+export function checkFileBlocks(label: string, file: string, blocks: readonly number[], vector: PersonaVector): void {
+  const missing = blocks.filter((b) => !vector.has(b));
+  if (missing.length > 0) throw usageError(`${label}: block ${missing.join(', ')} is not in ${file} (it has ${vector.blocks.join(', ')})`);
+}
+
 /** A --blocks value checked against the loaded model, so the error names the flag. */
 export function checkModelBlocks(flag: string, blocks: number[] | 'all', model: Model): number[] | 'all' {
   if (blocks === 'all') return blocks;

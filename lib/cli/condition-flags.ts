@@ -8,7 +8,7 @@ import type { Context, PromptInput } from '../context';
 import { checkConditions, type ConditionCheck, type SteeringCondition } from '../persona/conditional';
 import type { Model } from '../model';
 import { choice, list, parseIntText, parseNumberText, usageError, type FlagSpec, type Values } from './args';
-import { loadVector } from './common';
+import { checkFileBlocks, loadVector } from './common';
 import type { VectorCache } from './steer-flags';
 import { PersonaSteerError, ErrorCodes } from '../errors';
 
@@ -58,7 +58,7 @@ export async function buildConditions(specs: ConditionSpec[], model: Model, cach
     let v = cache.get(s.file);
     if (!v) { v = await loadVector(s.file, model); cache.set(s.file, v); }
     const flag = `--if-${s.when} ${s.file}`;
-    if (s.block !== undefined && !v.has(s.block)) throw usageError(`${flag}@${s.block}: block ${s.block} is not in the file (it has ${v.blocks.join(', ')})`);
+    if (s.block !== undefined) checkFileBlocks(`${flag}@${s.block}`, s.file, [s.block], v);
     const c: SteeringCondition = { vector: v, when: s.when };
     if (s.block !== undefined) c.block = s.block;
     if (s.threshold !== undefined) c.threshold = s.threshold;

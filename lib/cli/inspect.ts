@@ -5,7 +5,7 @@ import { COMMON_FLAGS, printJson } from './common';
 import type { Command } from './command';
 import { readControlVector } from '../vector/control-vector-file';
 import type { PersonaVector } from '../vector/persona-vector';
-import type { PersonaVectorMetadata } from '../vector/vector-metadata';
+import { capThresholdBlocks, type PersonaVectorMetadata } from '../vector/vector-metadata';
 
 function metadataJson(md: PersonaVectorMetadata): Record<string, unknown> {
   const { extra, ...rest } = md;
@@ -70,7 +70,7 @@ export const inspect: Command = {
       if (md.coefficient !== undefined) process.stdout.write(`  coefficient: ${md.coefficient} (raw)\n`);
       if (md.positions !== undefined) process.stdout.write(`  positions: ${md.positions}\n`);
       if (md.capThresholds) {
-        const owner = md.capBlocks ?? md.recommendedBlocks ?? [];
+        const owner = capThresholdBlocks(md) ?? [];
         process.stdout.write(`  cap thresholds: ${md.capThresholds.map((x, i) => `${owner[i]}:${x.toPrecision(4)}`).join(', ')}${md.capPositions ? ` at ${md.capPositions} positions` : ''}\n`);
       }
       if (f.blocks.some((b) => b.block === 0)) {

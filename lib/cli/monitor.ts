@@ -3,9 +3,10 @@
 import path from 'node:path';
 import type { MonitorEntry, Projection } from '../monitor-layout';
 import { projectionDifference, type ScreenSample } from '../persona/projection-difference';
+import { resolveBlocks } from '../persona/vector-blocks';
 import type { PersonaVector } from '../vector/persona-vector';
 import { bool, choice, list, parse, parseBlocks, str, usageError } from './args';
-import { COMMON_FLAGS, MODEL_FLAGS, MODEL_USAGE, loadVector, openModel, printJson, type Session } from './common';
+import { COMMON_FLAGS, MODEL_FLAGS, MODEL_USAGE, checkFileBlocks, loadVector, openModel, printJson, type Session } from './common';
 import type { Command } from './command';
 import { readJsonLines, writeText } from './files';
 import { PROMPT_FLAGS, SAMPLING_FLAGS, SAMPLING_USAGE, promptFlag, samplingOptions } from './generate';
@@ -25,18 +26,13 @@ async function watchedVectors(specs: string[], s: Session): Promise<Watched[]> {
     const hasBlocks = at >= 0 && /^(all|[\d,-]+)$/.test(tail);
     const file = hasBlocks ? spec.slice(0, at) : spec;
     const vector = await loadVector(file, s.model);
-    let blocks: number[];
-    if (!hasBlocks) blocks = [...(vector.metadata.recommendedBlocks ?? vector.blocks)];
-    else {
-      const b = parseBlocks(`--vector ${spec} (blocks after @)`, tail);
-      blocks = b === 'all' ? [...vector.blocks] : b;
-      const missing = blocks.filter((x) => !vector.has(x));
-      if (missing.length > 0) throw usageError(`--vector ${spec}: block ${missing.join(', ')} is not in the file (it has ${vector.blocks.join(', ')})`);
-    }
+    const asked = hasBlocks ? parseBlocks(`--vector ${spec} (blocks after @)`, tail) : undefined;
+    if (Array.isArray(asked)) checkFileBlocks(`--vector ${spec}`, file, asked, vector);
+    const blocks = resolveBlocks(`--vector ${spec}`, vector, asked);
     let name = path.basename(file).replace(/\.gguf$/i, '');
     for (let k = 2; names.has(name); k++) name = `${path.basename(file).replace(/\.gguf$/i, '')}#${k}`;
     names.add(name);
-    out.push({ name, file, vector, blocks: [...blocks].sort((a, b) => a - b) });
+    out.push({ name, file, vector, blocks });
   }
   return out;
 }

@@ -13,7 +13,7 @@ import type { SteeringPlan, SteerOp } from '../steering';
 import type { PersonaVector } from '../vector/persona-vector';
 import { STEER_POSITIONS, type SteerPositions } from '../vector/vector-metadata';
 import { choice, list, parseBlocks, parseNumberText, usageError, type FlagSpec, type Values } from './args';
-import { loadVector } from './common';
+import { checkFileBlocks, loadVector } from './common';
 
 export const STEER_FLAGS: FlagSpec = {
   add: { type: 'string', multiple: true },
@@ -114,8 +114,7 @@ async function vectorOf(file: string, model: Model, cache: VectorCache): Promise
 
 function blocksOf(s: SteerSpec, v: PersonaVector): number[] | 'all' | undefined {
   if (s.blocks === undefined || s.blocks === 'all') return s.blocks;
-  const missing = s.blocks.filter((b) => !v.has(b));
-  if (missing.length > 0) throw usageError(`${specLabel(s)}: block ${missing.join(', ')} is not in ${s.file} (it has ${v.blocks.join(', ')})`);
+  checkFileBlocks(specLabel(s), s.file, s.blocks, v);
   return s.blocks;
 }
 

@@ -15,6 +15,7 @@ import type { SteerPositions } from '../vector/vector-metadata';
 import { extractionPositions, separatingBlocks } from './defaults';
 import { dot, norm, percentile } from './extraction-math';
 import type { CapThresholds } from './steer';
+import { resolveBlocks } from './vector-blocks';
 import type { BlockSpec } from '../steering';
 
 /** Reference text: a prompt (which tokens count: options.positions) or tokens with the range to use. */
@@ -92,15 +93,7 @@ export async function calibrateCap(context: Context, vector: PersonaVector, prom
   const signal = checkSignal('options.signal', o.signal);
   const onProgress = checkFunction<(d: number, t: number) => void>('options.onProgress', o.onProgress);
   const info = context.model.info;
-  let blocks: number[];
-  if (o.blocks === undefined) blocks = separatingBlocks(vector);
-  else if (o.blocks === 'all') blocks = [...vector.blocks];
-  else blocks = [...new Set(typeof o.blocks === 'number' ? [o.blocks] : Array.isArray(o.blocks) ? o.blocks as number[] : [])].sort((a, b) => a - b);
-  if (blocks.length === 0) throw invalidArg('options.blocks', "a block, a non-empty array of blocks or 'all'", o.blocks);
-  blocks.forEach((b, i) => {
-    if (!vector.has(b)) throw invalidArg(`options.blocks[${i}]`, `a block the vector has (${vector.blocks.join(', ')})`, b);
-    if (b >= info.blockCount) throw invalidArg(`options.blocks[${i}]`, `a block of the model (0 to ${info.blockCount - 1})`, b);
-  });
+  const blocks = resolveBlocks('options.blocks', vector, o.blocks, { blockCount: info.blockCount, fallback: separatingBlocks(vector) });
   checkEmbeddingSize(vector, info.embeddingSize);
   if (!Array.isArray(prompts) || prompts.length === 0) throw invalidArg('prompts', 'a non-empty array of prompts', prompts);
   const lengths = new Map<number, number>();

@@ -9,6 +9,7 @@ import type { GenerationResult, GenerationStream } from '../generation-stream';
 import type { SteeringPlan, SteerOp } from '../steering';
 import { checkInt, checkKeys, checkNumber, checkObject, checkOneOf, checkSignal } from '../validate';
 import { PersonaVector } from '../vector/persona-vector';
+import { capThresholdBlocks } from '../vector/vector-metadata';
 import { extractionPositions } from './defaults';
 
 export interface SteeringCondition {
@@ -60,14 +61,14 @@ function resolve(c: unknown, i: number, blockCount: number): Resolved {
   if (!(o.vector instanceof PersonaVector)) throw invalidArg(`${name}.vector`, 'a PersonaVector', o.vector);
   const v = o.vector;
   const md = v.metadata;
-  const fallback = md.capBlocks ?? md.recommendedBlocks ?? v.blocks;
+  const fallback = capThresholdBlocks(md) ?? v.blocks;
   const block = o.block === undefined ? fallback[fallback.length - 1]! : checkInt(`${name}.block`, o.block, 0, blockCount - 1);
   if (!v.has(block)) throw invalidArg(`${name}.block`, `a block the vector has (${v.blocks.join(', ')})`, block);
   if (block >= blockCount) throw invalidArg(`${name}.block`, `a block of the model (0 to ${blockCount - 1})`, block);
   let threshold: number;
   if (o.threshold !== undefined) threshold = checkNumber(`${name}.threshold`, o.threshold);
   else {
-    const owner = md.capBlocks ?? md.recommendedBlocks;
+    const owner = capThresholdBlocks(md);
     const k = owner?.indexOf(block) ?? -1;
     if (md.capThresholds === undefined || k < 0) {
       throw invalidArg(`${name}.threshold`, `a number (the vector records no cap threshold at block ${block} to default to)`, undefined);

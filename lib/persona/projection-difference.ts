@@ -5,10 +5,11 @@
 import type { Context, MeanItem } from '../context';
 import { ErrorCodes, PersonaSteerError, invalidArg } from '../errors';
 import type { BlockSpec } from '../steering';
-import { checkBlocks, checkFunction, checkKeys, checkObject, checkSignal, checkString } from '../validate';
+import { checkFunction, checkKeys, checkObject, checkSignal, checkString } from '../validate';
 import { PersonaVector } from '../vector/persona-vector';
 import { checkFormat, checkPromptText, sampleTokens, type PromptFormat, type PromptText } from './prompt-format';
 import { answer, checkGeneration, type ResponseGeneration } from './responses';
+import { resolveBlocks } from './vector-blocks';
 
 export interface ScreenSample {
   prompt: PromptText;
@@ -64,11 +65,7 @@ export async function projectionDifference(context: Context, vector: PersonaVect
   });
   const templated = checked.some((s) => typeof s.prompt !== 'string');
   const format: PromptFormat = templated || o.format !== undefined ? checkFormat('options.format', o.format, context.model) : 'plain';
-  const blocks = o.blocks === undefined ? [...(vector.metadata.recommendedBlocks ?? vector.blocks)]
-    : checkBlocks('options.blocks', o.blocks === 'all' ? [...vector.blocks] : o.blocks, context.model.info.blockCount);
-  blocks.forEach((b, i) => {
-    if (!vector.has(b)) throw invalidArg(`options.blocks[${i}]`, `a block the vector has (${vector.blocks.join(', ')})`, b);
-  });
+  const blocks = resolveBlocks('options.blocks', vector, o.blocks, { blockCount: context.model.info.blockCount });
 
   const missing = checked.filter((s) => s.modelResponse === undefined).length;
   let generated = 0;

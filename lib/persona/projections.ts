@@ -6,7 +6,7 @@ import type { MonitorEntry, Projection } from '../monitor-layout';
 import type { BlockSpec } from '../steering';
 import { checkKeys, checkObject, checkString } from '../validate';
 import { PersonaVector } from '../vector/persona-vector';
-import { resolveBlocks } from './steer';
+import { resolveBlocks } from './vector-blocks';
 
 /**
  * A monitor entry for generate({ monitor: [...] }): named after the vector's trait (else "persona"),

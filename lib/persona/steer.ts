@@ -9,10 +9,11 @@
 //             h <- h + max(0, tau_b - h.u) u                      (min: projection kept >= tau_b)
 import { invalidArg } from '../errors';
 import type { AblateOp, AddOp, BlockSpec, ClampOp, Positions, SteerOp, SteeringPlan } from '../steering';
-import { checkInt, checkKeys, checkNumber, checkObject, checkOneOf, optBool } from '../validate';
+import { checkKeys, checkNumber, checkObject, checkOneOf, optBool } from '../validate';
 import { PersonaVector } from '../vector/persona-vector';
-import type { SteerPositions } from '../vector/vector-metadata';
+import { capThresholdBlocks, type SteerPositions } from '../vector/vector-metadata';
 import { norm } from './extraction-math';
+import { resolveBlocks } from './vector-blocks';
 
 /**
  * The token positions an op's vector recommends for it (metadata.positions for an addition at the
@@ -56,21 +57,6 @@ export interface CapOptions {
 function checkVector(name: string, v: unknown): PersonaVector {
   if (!(v instanceof PersonaVector)) throw invalidArg(name, 'a PersonaVector', v);
   return v;
-}
-
-/** Blocks an op uses: explicit, else the recommended blocks, else every block of the vector. */
-export function resolveBlocks(name: string, v: PersonaVector, spec: unknown): number[] {
-  let list: unknown[];
-  if (spec === undefined) list = [...(v.metadata.recommendedBlocks ?? v.blocks)];
-  else if (spec === 'all') list = [...v.blocks];
-  else if (typeof spec === 'number') list = [spec];
-  else if (Array.isArray(spec) && spec.length > 0) list = [...spec];
-  else throw invalidArg(name, "a block, a non-empty array of blocks or 'all'", spec);
-  list.forEach((b, i) => {
-    checkInt(Array.isArray(spec) ? `${name}[${i}]` : name, b, 0, 65_535);
-    if (!v.has(b as number)) throw invalidArg(Array.isArray(spec) ? `${name}[${i}]` : name, `a block the vector has (${v.blocks.join(', ')})`, b);
-  });
-  return [...new Set(list as number[])].sort((a, b) => a - b);
 }
 
 /**
@@ -164,7 +150,7 @@ export function cap(vector: PersonaVector, given?: CapOptions | CapThresholds): 
   checkKeys('options', o, ['max', 'min', 'blocks']);
   if (o.max === undefined && o.min === undefined) {
     const md = v.metadata;
-    const owner = md.capBlocks ?? md.recommendedBlocks;
+    const owner = capThresholdBlocks(md);
     if (md.capThresholds === undefined || owner === undefined) {
       if (given === undefined) {
         throw invalidArg('options', "given (cap(vector) alone caps at the vector's recorded thresholds, and this vector's metadata has no capThresholds: " +

@@ -11,6 +11,7 @@ import type { MonitorEntry } from '../monitor-layout';
 import { monitorVector } from '../persona/projections';
 import { cap, personaPlan, steerAblate, steerAdd } from '../persona/steer';
 import type { BlockSpec, Positions, SteerOp, SteeringPlan } from '../steering';
+import { capThresholdBlocks } from '../vector/vector-metadata';
 import { ApiError, badRequest } from './errors';
 import type { VectorRegistry } from './registry';
 
@@ -118,7 +119,7 @@ function toOps(i: number, raw: unknown, registry: VectorRegistry, base: string):
         throw badRequest(`${param}.max`, `${param} needs max or min: the vector "${name}" records no cap thresholds`, 'missing_field');
       }
       if (blocks !== undefined) {
-        throw badRequest(`${param}.blocks`, `${param}.blocks must be left out when the recorded thresholds are used (they belong to the vector's cap blocks ${(v.metadata.capBlocks ?? v.metadata.recommendedBlocks ?? []).join(', ')})`);
+        throw badRequest(`${param}.blocks`, `${param}.blocks must be left out when the recorded thresholds are used (they belong to the vector's cap blocks ${(capThresholdBlocks(v.metadata) ?? []).join(', ')})`);
       }
       return named(param, () => cap(v));
     }

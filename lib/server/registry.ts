@@ -8,6 +8,7 @@ import type { Model } from '../model';
 import { decodeControlVector } from '../vector/control-vector-format';
 import { checkVectorFitsModel } from '../vector/model-fit';
 import type { PersonaVector } from '../vector/persona-vector';
+import { capThresholdBlocks } from '../vector/vector-metadata';
 import { ApiError, fromLibraryError } from './errors';
 
 export type VectorOrigin = 'builtin' | 'directory' | 'upload' | 'extracted';
@@ -128,6 +129,7 @@ export function describeVector(e: VectorEntry): Record<string, unknown> {
   const v = e.vector;
   const md = v.metadata;
   const norms = v.norms();
+  const capBlocks = md.capThresholds ? capThresholdBlocks(md) : md.capBlocks;
   return {
     id: e.name,
     object: 'vector',
@@ -145,7 +147,7 @@ export function describeVector(e: VectorEntry): Record<string, unknown> {
     positions: md.positions ?? null,
     recommended_by: md.recommendedBy ?? null,
     // The recorded thresholds belong to cap_blocks (or, in older files, to recommended_blocks).
-    cap_blocks: md.capBlocks ? [...md.capBlocks] : md.capThresholds && md.recommendedBlocks ? [...md.recommendedBlocks] : null,
+    cap_blocks: capBlocks ? [...capBlocks] : null,
     cap_thresholds: md.capThresholds ? [...md.capThresholds] : null,
     cap_positions: md.capPositions ?? null,
     residual_norms: md.residualNorms ? [...md.residualNorms] : null,

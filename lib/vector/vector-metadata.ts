@@ -211,6 +211,11 @@ function checkExtra(v: unknown, name: string): Readonly<Record<string, GgufValue
   return Object.freeze(out);
 }
 
+/** The blocks the recorded cap thresholds belong to: capBlocks, else (files without it) recommendedBlocks. */
+export function capThresholdBlocks(meta: PersonaVectorMetadata): readonly number[] | undefined {
+  return meta.capBlocks ?? meta.recommendedBlocks;
+}
+
 /** What a derived vector (sum, scaled, normalised) keeps: the model's identity, not the trait's calibration. */
 export function modelIdentity(meta: PersonaVectorMetadata): PersonaVectorMetadata {
   const out: { -readonly [K in keyof PersonaVectorMetadata]: PersonaVectorMetadata[K] } = {};
