@@ -9,6 +9,7 @@ import { checkContextMemory } from './context-memory';
 import { ErrorCodes, PersonaSteerError, invalidArg } from './errors';
 import { GenerationStream, splitRows, type CapturedRows, type GenerationResult, type TokenEvent } from './generation-stream';
 import { buildMonitor, type MonitorEntry, type MonitorLayout } from './monitor-layout';
+import { outputFlags } from './output-flags';
 import {
   call, callAsync, native, type NativeContext, type NativeContextStats, type NativeEvaluateRequest, type NativeGenerateJob,
   type NativeGenerateSummary, type NativePlan, type NativeSampling,
@@ -475,9 +476,7 @@ export class Context {
       return { tokens: ids, mask: m };
     });
     const n = tokens.length;
-    // The last block's output only has rows for tokens that produce logits.
-    const lastBlock = blocks.includes(info.blockCount - 1);
-    const logits = Uint8Array.from(mask, (m, i) => (lastBlock ? (m ? 1 : 0) : (i === n - 1 ? 1 : 0)));
+    const logits = outputFlags(n, (i) => mask[i], blocks, info.blockCount);
     return this.#withSequence(async (seq) => {
       const plan = this.resolvePlan(steer);
       if (reduce === 'mean') {
@@ -539,14 +538,13 @@ export class Context {
     const signal = checkSignal('options.signal', o.signal);
     const plan = this.planOption(o.steer) ?? null;
     const prepared = this.#meanItems(items);
-    const lastBlock = blocks.includes(info.blockCount - 1);
     const E = info.embeddingSize;
     const sums = blocks.map(() => new Float64Array(E));
     const counts = blocks.map(() => 0);
     await this.#withSequence(async (seq) => {
       for (const it of prepared) {
         if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'captureMean was aborted');
-        const logits = outputsFor(it, lastBlock);
+        const logits = outputFlags(it.tokens.length, (k) => k >= it.start && k < it.end, blocks, info.blockCount);
         const r = await this.#evaluate({
           sequences: [{ seq, pos0: 0, tokens: it.tokens, logits }], clear: true, logits: 'none', steer: plan,
           capture: { reduce: Int32Array.from(blocks), ranges: { seq: Int32Array.of(seq), p0: Int32Array.of(it.start), p1: Int32Array.of(it.end) } },
@@ -576,14 +574,13 @@ export class Context {
     const layout = buildMonitor(monitor, info.embeddingSize, info.blockCount, 'monitor');
     if (!layout) throw invalidArg('monitor', 'a non-empty array of { name, vector, blocks? }', monitor);
     const prepared = this.#meanItems(items);
-    const lastBlock = layout.blocks.includes(info.blockCount - 1);
     const out = layout.slots.map((s) => ({ name: s.name, block: s.block, values: new Float64Array(prepared.length) }));
     const nDirs = layout.native.nDirs;
     await this.#withSequence(async (seq) => {
       for (let i = 0; i < prepared.length; i++) {
         if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'projectionMeans was aborted');
         const it = prepared[i];
-        const logits = outputsFor(it, lastBlock);
+        const logits = outputFlags(it.tokens.length, (k) => k >= it.start && k < it.end, layout.blocks, info.blockCount);
         const r = await this.#evaluate({ sequences: [{ seq, pos0: 0, tokens: it.tokens, logits }], clear: true, logits: 'none', steer: plan, monitor: layout.native });
         layout.slots.forEach((slot, si) => {
           const bi = layout.blocks.indexOf(slot.block);
@@ -872,14 +869,6 @@ function abortedSummary(promptTokens: number): NativeGenerateSummary {
     stopReason: 'abort', promptTokens, cachedTokens: 0, generatedTokens: 0, pastTokens: 0, promptMs: 0, generateMs: 0,
     captures: [], promptMonitor: [], graphBuilds: 0,
   };
-}
-
-/**
- * Output flags for one item: the last block's output only has rows for tokens that produce
- * logits, so when it is read, the averaged range must produce them; otherwise only the last token.
- */
-function outputsFor(it: { tokens: Int32Array; start: number; end: number }, lastBlock: boolean): Uint8Array {
-  return Uint8Array.from(it.tokens, (_, i) => (lastBlock ? (i >= it.start && i < it.end ? 1 : 0) : (i === it.tokens.length - 1 ? 1 : 0)));
 }
 
 function maskToRanges(mask: boolean[]): [number, number][] {
