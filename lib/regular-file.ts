@@ -64,6 +64,36 @@ function cannotRead(path: string, limits: ReadLimits, e: unknown): PersonaSteerE
   return limits.error(`cannot read ${named(path, limits)}: ${errnoText(e)}`, e);
 }
 
+/**
+ * What has been read of a file, for the synchronous and the asynchronous reader alike. Reads go to
+ * the end rather than to the size fstat gave (some files, /proc, report 0), and stop one byte past
+ * the limit: a file that grew past it while it was read is refused.
+ */
+class Chunks {
+  readonly #chunks: Buffer[] = [];
+  #total = 0;
+
+  constructor(private readonly path: string, private readonly size: number, private readonly limits: ReadLimits) {}
+
+  /** The buffer for the next read. */
+  next(): Buffer {
+    return Buffer.allocUnsafe(Math.min(Math.max(this.size - this.#total, 1 << 16), this.limits.maxBytes + 1 - this.#total));
+  }
+
+  /** Keeps the `n` bytes a read put in `buf`; false at the end of the file. */
+  took(buf: Buffer, n: number): boolean {
+    if (n === 0) return false;
+    this.#chunks.push(buf.subarray(0, n));
+    this.#total += n;
+    if (this.#total > this.limits.maxBytes) throw tooLong(this.path, this.limits);
+    return true;
+  }
+
+  all(): Buffer {
+    return Buffer.concat(this.#chunks, this.#total);
+  }
+}
+
 const isOurs = (e: unknown) => (e as PersonaSteerError)?.name === 'PersonaSteerError';
 
 /** Opens `path` for reading after the checks above; the caller closes the handle. */
@@ -89,19 +119,12 @@ export async function openRegularFile(path: string, limits: ReadLimits): Promise
 export async function readRegularFile(path: string, limits: ReadLimits): Promise<Buffer> {
   const { handle, size } = await openRegularFile(path, limits);
   try {
-    // Read to the end rather than to the size fstat gave: some files (/proc) report 0.
-    const chunks: Buffer[] = [];
-    let total = 0;
+    const chunks = new Chunks(path, size, limits);
     for (;;) {
-      const want = Math.min(Math.max(size - total, 1 << 16), limits.maxBytes + 1 - total);
-      const buf = Buffer.allocUnsafe(want);
-      const { bytesRead } = await handle.read(buf, 0, want, null);
-      if (bytesRead === 0) break;
-      chunks.push(buf.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > limits.maxBytes) throw tooLong(path, limits);
+      const buf = chunks.next();
+      if (!chunks.took(buf, (await handle.read(buf, 0, buf.length, null)).bytesRead)) break;
     }
-    return Buffer.concat(chunks, total);
+    return chunks.all();
   } catch (e) {
     if (isOurs(e)) throw e;
     throw cannotRead(path, limits, e);
@@ -110,8 +133,8 @@ export async function readRegularFile(path: string, limits: ReadLimits): Promise
   }
 }
 
-/** As readRegularFile, synchronously (command-line input files). */
-export function readRegularFileSync(path: string, limits: ReadLimits): Buffer {
+/** As openRegularFile, synchronously; the caller closes the descriptor. */
+function openRegularFileSync(path: string, limits: ReadLimits): { fd: number; size: number } {
   let fd: number;
   try {
     fd = fs.openSync(path, READ_FLAGS);
@@ -121,18 +144,24 @@ export function readRegularFileSync(path: string, limits: ReadLimits): Buffer {
   try {
     const st = fs.fstatSync(fd);
     checkStat(path, st, limits);
-    const chunks: Buffer[] = [];
-    let total = 0;
+    return { fd, size: st.size };
+  } catch (e) {
+    fs.closeSync(fd);
+    if (isOurs(e)) throw e;
+    throw cannotRead(path, limits, e);
+  }
+}
+
+/** As readRegularFile, synchronously (command-line input files). */
+export function readRegularFileSync(path: string, limits: ReadLimits): Buffer {
+  const { fd, size } = openRegularFileSync(path, limits);
+  try {
+    const chunks = new Chunks(path, size, limits);
     for (;;) {
-      const want = Math.min(Math.max(st.size - total, 1 << 16), limits.maxBytes + 1 - total);
-      const buf = Buffer.allocUnsafe(want);
-      const n = fs.readSync(fd, buf, 0, want, null);
-      if (n === 0) break;
-      chunks.push(buf.subarray(0, n));
-      total += n;
-      if (total > limits.maxBytes) throw tooLong(path, limits);
+      const buf = chunks.next();
+      if (!chunks.took(buf, fs.readSync(fd, buf, 0, buf.length, null))) break;
     }
-    return Buffer.concat(chunks, total);
+    return chunks.all();
   } catch (e) {
     if (isOurs(e)) throw e;
     throw cannotRead(path, limits, e);
@@ -143,17 +172,7 @@ export function readRegularFileSync(path: string, limits: ReadLimits): Buffer {
 
 /** Just the checks (a module that Node itself will import by path, such as a judge). */
 export function checkRegularFileSync(path: string, limits: ReadLimits): void {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, READ_FLAGS);
-  } catch (e) {
-    throw cannotRead(path, limits, e);
-  }
-  try {
-    checkStat(path, fs.fstatSync(fd), limits);
-  } finally {
-    fs.closeSync(fd);
-  }
+  fs.closeSync(openRegularFileSync(path, limits).fd);
 }
 
 export interface WriteOptions {
