@@ -105,6 +105,12 @@ export function newIds(kind: Kind, model: string): ResponseIds {
   return { id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000), model };
 }
 
+/** The fields every response object and stream chunk starts with (OpenAI's id, object, created, model). */
+function envelope(kind: Kind, ids: ResponseIds, stream: boolean) {
+  const object = kind === 'chat' ? (stream ? 'chat.completion.chunk' : 'chat.completion') : 'text_completion';
+  return { id: ids.id, object, created: ids.created, model: ids.model };
+}
+
 export function usage(promptTokens: number, completionTokens: number) {
   return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
 }
@@ -115,10 +121,7 @@ export function responseBody(kind: Kind, ids: ResponseIds, r: GenerationResult, 
     ? { index: 0, message: { role: 'assistant', content: r.text }, logprobs: null, finish_reason: finishReason(r.stopReason) }
     : { index: 0, text: r.text, logprobs: null, finish_reason: finishReason(r.stopReason) };
   return {
-    id: ids.id,
-    object: kind === 'chat' ? 'chat.completion' : 'text_completion',
-    created: ids.created,
-    model: ids.model,
+    ...envelope(kind, ids, false),
     choices: [choice],
     usage: usage(r.promptTokens, r.generatedTokens),
     ...(monitored ? { persona: { last_prompt: wireProjections(r.lastPromptProjections), tokens: r.projections.map(wireProjections) } } : {}),
@@ -132,10 +135,7 @@ export function chunk(kind: Kind, ids: ResponseIds, delta: { role?: 'assistant';
     ? { index: 0, delta, logprobs: null, finish_reason: finish }
     : { index: 0, text: delta.content ?? '', logprobs: null, finish_reason: finish };
   return {
-    id: ids.id,
-    object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion',
-    created: ids.created,
-    model: ids.model,
+    ...envelope(kind, ids, true),
     choices: [choice],
     ...(persona ? { persona } : {}),
   };
@@ -144,10 +144,7 @@ export function chunk(kind: Kind, ids: ResponseIds, delta: { role?: 'assistant';
 /** The last chunk when stream_options.include_usage is set: no choices, the usage. */
 export function usageChunk(kind: Kind, ids: ResponseIds, promptTokens: number, completionTokens: number): Record<string, unknown> {
   return {
-    id: ids.id,
-    object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion',
-    created: ids.created,
-    model: ids.model,
+    ...envelope(kind, ids, true),
     choices: [],
     usage: usage(promptTokens, completionTokens),
   };
