@@ -72,7 +72,7 @@ Napi::Object block_params_js(Napi::Env env, int32_t il, const BlockParams & p) {
     return e;
 }
 
-// compilePlan(plan, nEmbd, nLayer) → { blocks: [{ block, add, clamps: [{ unit, lo, hi }] }] }: what
+// compilePlan(plan, embeddingSize, blockCount) → { blocks: [{ block, add, clamps: [{ unit, lo, hi }] }] }: what
 // the hook will be given, exposed so tests can check it against a TypeScript oracle.
 Napi::Value compile_plan_js(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
@@ -87,7 +87,7 @@ Napi::Value compile_plan_js(const Napi::CallbackInfo & info) {
     return o;
 }
 
-// layoutSlots([{ slot, plan }], nEmbd, nLayer) → { nDirs, blocks: [{ block, dirs, slots: [{ slot, c, lo, hi }] }] }:
+// layoutSlots([{ slot, plan }], embeddingSize, blockCount) → { nDirs, blocks: [{ block, dirs, slots: [{ slot, c, lo, hi }] }] }:
 // the shared directions and per-slot values the per-sequence hook gets, for the TypeScript oracle.
 Napi::Value layout_slots_js(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();

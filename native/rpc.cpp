@@ -88,11 +88,13 @@ bool wait_fd(socket_handle s, short events, std::chrono::steady_clock::time_poin
 }
 #endif
 
-bool send_all(socket_handle s, const void * data, size_t n, std::chrono::steady_clock::time_point deadline) {
-    const char * p = (const char *) data;
+// Moves all n bytes with `io` (a send or a recv of up to k bytes, returning how many it moved),
+// waiting for `events` before each call; false on a closed peer, an error or the deadline.
+template <typename Io>
+bool transfer_all(socket_handle s, char * p, size_t n, short events, std::chrono::steady_clock::time_point deadline, Io io) {
     while (n > 0) {
-        if (!wait_fd(s, POLLOUT, deadline)) return false;
-        const auto k = ::send(s, p, (int) n, 0);
+        if (!wait_fd(s, events, deadline)) return false;
+        const auto k = io(p, (int) n);
         if (k <= 0) return false;
         p += k;
         n -= (size_t) k;
@@ -100,16 +102,12 @@ bool send_all(socket_handle s, const void * data, size_t n, std::chrono::steady_
     return true;
 }
 
+bool send_all(socket_handle s, const void * data, size_t n, std::chrono::steady_clock::time_point deadline) {
+    return transfer_all(s, (char *) data, n, POLLOUT, deadline, [s](char * p, int k) { return ::send(s, p, k, 0); });
+}
+
 bool recv_all(socket_handle s, void * data, size_t n, std::chrono::steady_clock::time_point deadline) {
-    char * p = (char *) data;
-    while (n > 0) {
-        if (!wait_fd(s, POLLIN, deadline)) return false;
-        const auto k = ::recv(s, p, (int) n, 0);
-        if (k <= 0) return false;
-        p += k;
-        n -= (size_t) k;
-    }
-    return true;
+    return transfer_all(s, (char *) data, n, POLLIN, deadline, [s](char * p, int k) { return ::recv(s, p, k, 0); });
 }
 
 // Written after ggml's own message by the one abort handler (native/abort-guard.cpp).
