@@ -26,12 +26,12 @@ export function resolveBlocks(name: string, vector: PersonaVector, spec: unknown
   else if (typeof spec === 'number') list = [spec];
   else if (Array.isArray(spec) && spec.length > 0) list = [...spec];
   else throw invalidArg(name, "a block, a non-empty array of blocks or 'all'", spec);
-  const { blockCount } = options;
+  // Blocks of the model first (as Context's options.blocks), then of the vector.
+  const last = options.blockCount === undefined ? MAX_BLOCK : options.blockCount - 1;
   list.forEach((b, i) => {
     const at = Array.isArray(spec) ? `${name}[${i}]` : name;
-    checkInt(at, b, 0, MAX_BLOCK);
+    checkInt(at, b, 0, last);
     if (!vector.has(b as number)) throw invalidArg(at, `a block the vector has (${vector.blocks.join(', ')})`, b);
-    if (blockCount !== undefined && (b as number) >= blockCount) throw invalidArg(at, `a block of the model (0 to ${blockCount - 1})`, b);
   });
   return [...new Set(list as number[])].sort((a, b) => a - b);
 }

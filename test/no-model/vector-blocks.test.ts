@@ -31,9 +31,11 @@ t.test("blocks asked for win over the recommended ones: one block, an array (sor
 t.test('a blockCount bounds the blocks by the model', async (t) => {
   t.same(resolveBlocks('o', plain(), [1, 4], { blockCount: 5 }), [1, 4]);
   t.throws(() => resolveBlocks('o', plain(), [1, 7], { blockCount: 5 }),
-    { code: 'ERR_INVALID_ARG', message: /^o\[1\] must be a block of the model \(0 to 4\); received 7/ });
+    { code: 'ERR_INVALID_ARG', message: /^o\[1\] must be an integer in \[0, 4\]; received 7/ });
+  t.throws(() => resolveBlocks('o', plain(), [9], { blockCount: 5 }),
+    { code: 'ERR_INVALID_ARG', message: /^o\[0\] must be an integer in \[0, 4\]; received 9/ }, 'the model bound comes before the vector membership');
   t.throws(() => resolveBlocks('o', plain(), undefined, { blockCount: 5 }),
-    { code: 'ERR_INVALID_ARG', message: /^o must be a block of the model \(0 to 4\); received 7/ }, 'the default blocks too');
+    { code: 'ERR_INVALID_ARG', message: /^o must be an integer in \[0, 4\]; received 7/ }, 'the default blocks too');
 });
 
 t.test('bad block specs give ERR_INVALID_ARG naming the argument or its entry', async (t) => {
