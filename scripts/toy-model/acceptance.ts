@@ -254,7 +254,7 @@ export function formatAcceptance(rows: TraitAcceptance[]): string {
   return lines.join('\n');
 }
 
-/** The targets: +v >= 90%, -v <= 10%, well-formed >= 90%, capped <= 20%. */
+/** The recipe's targets on the toy model: +v >= 90%, -v <= 10%, well-formed >= 90%, capped <= 20%. */
 export function meetsTargets(r: TraitAcceptance): boolean {
   return r.added >= 0.9 && r.subtracted <= 0.1 && r.wellFormed >= 0.9 && r.capped <= 0.2 && r.cappedWellFormed >= 0.9;
 }
