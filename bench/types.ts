@@ -19,7 +19,7 @@ export interface Pair {
   model: string;
   /** 'decode tok/s', 'prompt tok/s' ... */
   metric: string;
-  /** The ratio the issue asks for (reported, never asserted). */
+  /** The target ratio (docs/benchmarks.md's target column; reported, never asserted). */
   target?: number;
   /** For scaling tables: the varied parameter and its value. */
   param?: { name: string; value: number };
@@ -81,7 +81,7 @@ export interface BenchEnv {
 export interface BenchCase {
   id: string;
   title: string;
-  /** 'targets' rows carry the issue's targets; 'scaling' rows build the scaling tables. */
+  /** 'targets' rows carry the project's speed targets; 'scaling' rows build the scaling tables. */
   group: 'targets' | 'scaling' | 'memory';
   /** Models it runs on by default (keys of the registry), full and --quick. */
   models(opts: BenchOptions): string[];

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The full model-file fuzzer (issue 21, docs/errors.md): 10,000 mutated GGUF model files by
+// The full model-file fuzzer (docs/errors.md): 10,000 mutated GGUF model files by
 // default, each loaded, tokenized and decoded with steering and capture in a child process.
 //   npm run fuzz:models                      10,000 cases, seed 21
 //   npm run fuzz:models -- --cases 50000 --seed 7 --start 0 --keep /tmp/failures

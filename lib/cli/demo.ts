@@ -8,7 +8,7 @@ import { calibrateCap, withCapThresholds } from '../persona/calibrate';
 import { extractPersonaVector } from '../persona/extract';
 import { cap, personaPlan, steerAdd } from '../persona/steer';
 import type { SteerOp, SteeringPlan } from '../steering';
-import { DEFAULT_TOY_MODEL } from '../toy/acceptance';
+import { DEFAULT_TOY_MODEL } from '../toy/model-path';
 import { toySpec } from '../toy/spec';
 import { evalQuestions } from '../toy/questions';
 import { scoreAnswer } from '../toy/scorer';

@@ -1,65 +1,11 @@
-// The built-in toy model's three trait vectors (cheerful, sycophantic, pirate), served when
-// `persona-steer serve` gets no --model. They are shipped as small control-vector files
-// (models/toy-vectors/*.gguf, 3 KiB each) made by this file's script, not made at start: the
-// library's recipe below takes several seconds per trait (extraction with its steering sweep,
-// then cap calibration), and shipped files start the server at once and are the same for every
-// user.
-//
-//   node dist/server/toy-vectors.js [--out models/toy-vectors]     remake the files
-//
-// The making, per trait, is the library's recipe with every option at its default, as a user
-// would run it (lib/toy/acceptance.ts, runApiRecipe): extractPersonaVector from the trait's spec
-// (its two system prompts and a dozen training questions, lib/toy/spec.ts), which records the
-// coefficient, blocks and positions its sweep recommends; then calibrateCap on the spec's
-// questions and withCapThresholds, which record the cap blocks, thresholds and positions.
+// Where the built-in toy model and its three trait vectors (cheerful, sycophantic, pirate) are,
+// served when `persona-steer serve` gets no --model. The vectors are shipped as small
+// control-vector files (models/toy-vectors/*.gguf, 3 KiB each), not made at start: the library's
+// recipe takes several seconds per trait (extraction with its steering sweep, then cap
+// calibration), and shipped files start the server at once and are the same for every user.
+// scripts/toy-model/toy-vectors.ts remakes them with that recipe.
 import path from 'node:path';
-import type { Context } from '../context';
-import { Model } from '../model';
-import { calibrateCap, withCapThresholds } from '../persona/calibrate';
-import { extractPersonaVector } from '../persona/extract';
-import { DEFAULT_TOY_MODEL } from '../toy/acceptance';
-import { toySpec } from '../toy/spec';
-import { TRAIT_NAMES, type TraitName } from '../toy/traits';
-import { writeControlVector } from '../vector/control-vector-file';
-import type { PersonaVector } from '../vector/persona-vector';
+import { DEFAULT_TOY_MODEL } from '../toy/model-path';
 
 export const TOY_MODEL = DEFAULT_TOY_MODEL;
 export const TOY_VECTORS_DIR = path.resolve(__dirname, '..', '..', 'models', 'toy-vectors');
-
-/** One trait's vector by the library's recipe: extraction (with its sweep), then cap calibration. */
-export async function makeToyVector(ctx: Context, trait: TraitName): Promise<PersonaVector> {
-  const spec = toySpec(trait);
-  const v = (await extractPersonaVector(ctx, spec)).vector;
-  const cal = await calibrateCap(ctx, v, spec.extractionQuestions.map((q) => ({ messages: [{ role: 'user', content: q }] })));
-  return withCapThresholds(v, cal);
-}
-
-export async function makeToyVectors(outDir: string, log: (line: string) => void = () => undefined): Promise<PersonaVector[]> {
-  const model = await Model.load(TOY_MODEL);
-  const ctx = await model.createContext({ contextSize: 512, threads: 1 });
-  try {
-    const out: PersonaVector[] = [];
-    for (const trait of TRAIT_NAMES) {
-      const v = await makeToyVector(ctx, trait);
-      await writeControlVector(path.join(outDir, `${trait}.gguf`), v);
-      const md = v.metadata;
-      log(`${trait}: blocks ${md.recommendedBlocks?.join(',')}, coefficient ${md.coefficient}, positions ${md.positions}; ` +
-        `cap at ${md.capBlocks?.join(',')} (${md.capThresholds?.map((x) => x.toFixed(3)).join(',')}), positions ${md.capPositions}`);
-      out.push(v);
-    }
-    return out;
-  } finally {
-    await ctx.dispose();
-    model.dispose();
-  }
-}
-
-if (require.main === module) {
-  const args = process.argv.slice(2);
-  const i = args.indexOf('--out');
-  const out = i >= 0 && args[i + 1] ? path.resolve(args[i + 1]!) : TOY_VECTORS_DIR;
-  makeToyVectors(out, (s) => process.stderr.write(`${s}\n`)).then(() => undefined, (e) => {
-    process.stderr.write(`${(e as { code?: string }).code ?? 'ERROR'}: ${(e as Error).message}\n`);
-    process.exitCode = 1;
-  });
-}

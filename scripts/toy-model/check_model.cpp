@@ -8,7 +8,7 @@
 //   --reference  llama.cpp's logits equal torch's for the same tokens (RoPE layout, weights);
 //   --prompts    one answer per line "id<TAB>system<TAB>user": greedy, or with --samples N,
 //                N answers at temperature --temp, seed 1000 * line index + 1..N. Written "id<TAB>seed<TAB>answer"
-//                with \n, \t and \\ escaped; lib/toy/evaluate.ts scores them.
+//                with \n, \t and \\ escaped; evaluate.ts here scores them.
 // Exit status 0 only if every check passed.
 
 #include "llama.h"

@@ -20,8 +20,8 @@ MODEL=${MODEL:-$ROOT/models/toy-persona.gguf}
 cd "$ROOT"
 mkdir -p "$WORK" "$(dirname "$MODEL")"
 
-npx tsc -p scripts/toy-model/tsconfig.json
-node dist/toy/corpus.js --out "$WORK/corpus.jsonl" --seed "$SEED"
+npm run -s build:ts && npm run -s build:toy-model
+node dist/toy-model/corpus.js --out "$WORK/corpus.jsonl" --seed "$SEED"
 if [ "${SKIP_TRAIN:-0}" != 1 ]; then
   /usr/bin/python3 scripts/toy-model/train.py --corpus "$WORK/corpus.jsonl" --out "$MODEL" --work "$WORK" \
     --seed "$SEED" --threads "$THREADS" | tee "$WORK/train.log"
@@ -31,14 +31,14 @@ cmake -S scripts/toy-model -B "$WORK/check-build" -DLLAMA_LIB_DIR="$LLAMA_LIB_DI
 cmake --build "$WORK/check-build" >/dev/null
 CHECK="$WORK/check-build/check_model"
 
-node dist/toy/evaluate.js prompts --out "$WORK/prompts.tsv"
-node dist/toy/evaluate.js prompts --condition neutral --out "$WORK/prompts-neutral.tsv"
+node dist/toy-model/evaluate.js prompts --out "$WORK/prompts.tsv"
+node dist/toy-model/evaluate.js prompts --condition neutral --out "$WORK/prompts-neutral.tsv"
 ROUNDTRIP=()
 [ -f "$WORK/roundtrip.bin" ] && ROUNDTRIP=(--roundtrip "$WORK/roundtrip.bin" --reference "$WORK/reference.bin")
 "$CHECK" "$MODEL" "${ROUNDTRIP[@]}" --prompts "$WORK/prompts.tsv" --out "$WORK/greedy.tsv" --threads "$THREADS"
 "$CHECK" "$MODEL" --prompts "$WORK/prompts-neutral.tsv" --out "$WORK/sampled.tsv" --samples 10 --temp 1 --threads "$THREADS"
 
 echo "== greedy, all conditions, held-out questions"
-node dist/toy/evaluate.js score --prompts "$WORK/prompts.tsv" --generations "$WORK/greedy.tsv" --json "$WORK/greedy-report.json"
+node dist/toy-model/evaluate.js score --prompts "$WORK/prompts.tsv" --generations "$WORK/greedy.tsv" --json "$WORK/greedy-report.json"
 echo "== neutral prompt, temperature 1, 10 seeds per question"
-node dist/toy/evaluate.js score --prompts "$WORK/prompts-neutral.tsv" --generations "$WORK/sampled.tsv" --json "$WORK/sampled-report.json"
+node dist/toy-model/evaluate.js score --prompts "$WORK/prompts-neutral.tsv" --generations "$WORK/sampled.tsv" --json "$WORK/sampled-report.json"

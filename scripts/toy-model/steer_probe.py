@@ -7,7 +7,7 @@ For each trait: the mean-difference vector per block (answer tokens of corpus tr
 system prompt names the pole, minus those naming the other pole); the separation of the
 last-prompt-token projection; then greedy answers to the held-out questions under the neutral
 prompt with coef*v added to one block's output at every position. Answers go to
-WORK/steer-<trait>-<block>-<coef>.tsv in check_model's format, for lib/toy/evaluate.js score.
+WORK/steer-<trait>-<block>-<coef>.tsv in check_model's format, for dist/toy-model/evaluate.js score.
 """
 
 import argparse
@@ -44,7 +44,7 @@ def greedy(model, vocab, prompt_ids, steer, max_new=90):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--work", required=True)
-    p.add_argument("--prompts", required=True, help="prompts-neutral.tsv from lib/toy/evaluate.js")
+    p.add_argument("--prompts", required=True, help="prompts-neutral.tsv from dist/toy-model/evaluate.js")
     p.add_argument("--per-pole", type=int, default=150)
     p.add_argument("--coefs", default="4", help="multiples of the mean-difference vector, comma-separated")
     p.add_argument("--blocks", default="1,2")

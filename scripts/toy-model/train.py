@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Trains the toy persona model on the ChatML corpus from lib/toy/corpus.ts and writes a GGUF.
+"""Trains the toy persona model on the ChatML corpus from corpus.ts (here) and writes a GGUF.
 
   /usr/bin/python3 scripts/toy-model/train.py --corpus /tmp/toy/corpus.jsonl \
       --out models/toy-persona.gguf --work /tmp/toy --seed 1

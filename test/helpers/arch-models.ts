@@ -27,7 +27,11 @@ export function archModels(): { dir: string; models: ArchModel[] } {
       '(it builds the native test programs unless PERSONA_STEER_NATIVE_TESTS=0)');
   }
   const dir = path.join(path.dirname(bin), 'arch-models');
-  const r = spawnSync(bin, [dir, requireModel(stories260K)], { encoding: 'utf8', timeout: 600_000 });
+  // A dynamically loaded build keeps its backend libraries beside the addon (<build>/Release), not
+  // beside this program: tell it where, as scripts/run-tests.mjs does for the native group.
+  const backendDir = path.join(path.dirname(bin), '..', '..', 'Release');
+  const env = { ...process.env, PERSONA_STEER_BACKEND_DIR: process.env.PERSONA_STEER_BACKEND_DIR || backendDir };
+  const r = spawnSync(bin, [dir, requireModel(stories260K)], { encoding: 'utf8', timeout: 600_000, env });
   if (r.status !== 0) throw new Error(`persona_steer_make_models failed (${r.status}): ${r.stderr}`);
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'models.json'), 'utf8')) as { models: ArchModel[] };
   return { dir, models: manifest.models };

@@ -1,5 +1,5 @@
 // Packing the library and installing it into a new project, as a user would.
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { root } from './models';
@@ -70,6 +70,33 @@ export function runInProject<T>(project: string, code: string, env: NodeJS.Proce
   const r = spawnSync(process.execPath, ['-e', code], { cwd: project, env, encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`snippet failed (exit ${r.status ?? r.signal}): ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
+}
+
+/** Runs the installed package's `persona-steer` (node_modules/.bin, as npx does) in the project. */
+export function runInstalledCli(project: string, args: string[], env: NodeJS.ProcessEnv): SpawnSyncReturns<string> {
+  return spawnSync(path.join(project, 'node_modules', '.bin', 'persona-steer'), args, { cwd: project, env, encoding: 'utf8', timeout: 300_000 });
+}
+
+/**
+ * Starts the installed `persona-steer serve --port 0` in the project and resolves with its URL once
+ * it prints "listening on URL"; `stop` ends it (SIGTERM) and resolves with its exit status.
+ */
+export function serveInstalled(project: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ url: string; stop: () => Promise<number | null> }> {
+  const child = spawn(path.join(project, 'node_modules', '.bin', 'persona-steer'), ['serve', '--port', '0', ...args],
+    { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const stop = () => { if (child.exitCode === null) child.kill('SIGTERM'); return exit; };
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ url: m[1]!, stop });
+    });
+    child.stderr!.on('data', (d: Buffer) => { err += d.toString('utf8'); });
+    exit.then((code) => reject(new Error(`serve exited with ${code} before listening: ${err}`)));
+  });
 }
 
 /** Environment for a child: this one without npm's per-script variables (they name the repository). */

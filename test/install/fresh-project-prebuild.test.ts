@@ -2,7 +2,9 @@ import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildToolsOnPath, cleanEnv, expectedX86Variant, freshProject, npmInstall, pack, pathWithoutCompilers, runInProject } from '../helpers/install';
+import {
+  buildToolsOnPath, cleanEnv, expectedX86Variant, freshProject, npmInstall, pack, pathWithoutCompilers, runInProject, runInstalledCli, serveInstalled,
+} from '../helpers/install';
 import { requireModel, root, stories260K } from '../helpers/models';
 
 // The package as npm would publish it, with the linux-x64 (or this platform's) prebuild made from
@@ -67,4 +69,50 @@ t.test('the prebuild chooses the best CPU variant it ships for this CPU (per /pr
   const want = manifest.cpuVariants.includes('portable') ? 'portable' : expectedX86Variant(manifest.cpuVariants);
   t.equal(out.cpuVariant, want, `shipped ${manifest.cpuVariants.join(', ')}`);
   t.equal(path.dirname(out.library), path.dirname(fs.realpathSync(path.join(prebuildDir, 'persona_steer.node'))), 'the CPU library sits beside the addon');
+});
+
+// What the package leaves out (TypeScript sources, source maps, benchmarks, the toy model's tooling,
+// development scripts) must not be what the installed commands need: the demo on the shipped toy
+// model and the server with its playground page, run from node_modules/.bin as npx would.
+t.test('the installed package holds the built library and the scripts an install runs, not the sources or development tooling', async (t) => {
+  const pkg = path.join(project, 'node_modules', 'persona-steer');
+  const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.relative(pkg, path.join(d, e.name))]));
+  const files = walk(pkg);
+  t.same(fs.readdirSync(path.join(pkg, 'scripts')).sort(), ['build-native.mjs', 'install.mjs', 'vendor-llama.mjs']);
+  // (vendor/llama.cpp is the pruned llama.cpp tree a source build compiles, as pinned by its lock file.)
+  const ours = files.filter((f) => !f.startsWith('vendor/llama.cpp/'));
+  t.same(ours.filter((f) => /^(lib|bench|test|web)\/|^dist\/(bench|toy-model)\/|\.(map|py)$/.test(f)), [], 'no sources, maps, benchmarks or toy-model tooling');
+  t.ok(files.includes('dist/cli/main.js') && files.includes('models/toy-persona.gguf') && files.includes('dist/web/index.html'));
+});
+
+t.test('npx persona-steer demo in the new project steers the shipped toy model: +v pirate, -v plain, capped plain', async (t) => {
+  const r = runInstalledCli(project, ['demo', '--questions', '1', '--json'], env);
+  t.equal(r.status, 0, r.stderr);
+  const d = JSON.parse(r.stdout) as { trait: string; rows: { condition: string; pole: string | null }[] };
+  t.equal(d.trait, 'pirate');
+  const pole = (prefix: string) => d.rows.filter((x) => x.condition.startsWith(prefix)).map((x) => x.pole);
+  t.same(pole('+'), ['pirate'], 'adding the vector gives a pirate answer');
+  t.same(pole('-'), ['plain'], 'subtracting it gives a plain answer');
+  t.same(pole('"You are a pirate assistant." capped'), ['plain'], 'the cap removes the pushed trait');
+});
+
+t.test('npx persona-steer serve in the new project serves the playground page and its assets as built in the repository', async (t) => {
+  const server = await serveInstalled(project, ['--threads', '1'], env);
+  try {
+    const built = path.join(root, 'dist', 'web');
+    const page = await fetch(server.url + '/');
+    t.equal(page.status, 200);
+    const html = await page.text();
+    t.equal(html, fs.readFileSync(path.join(built, 'index.html'), 'utf8'), 'the page is the repository build of web/');
+    const assets = [...html.matchAll(/(?:src|href)="\.\/([^"]+)"/g)].map((m) => m[1]!);
+    t.ok(assets.length >= 2, `the page loads its script and stylesheet (${assets.join(', ')})`);
+    for (const a of assets) {
+      const r = await fetch(`${server.url}/${a}`);
+      t.equal(r.status, 200, a);
+      t.ok(Buffer.from(await r.arrayBuffer()).equals(fs.readFileSync(path.join(built, a))), `${a} is the repository's file`);
+    }
+  } finally {
+    t.equal(await server.stop(), 0, 'serve exits 0 on SIGTERM');
+  }
 });

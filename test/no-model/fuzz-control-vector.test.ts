@@ -7,7 +7,7 @@ import { Prng } from './helpers/prng';
 import { Field, KvSpec, TensorSpec, buildGguf, f32Bytes } from './helpers/gguf-bytes';
 import { report, runFuzz } from './helpers/fuzz-harness';
 
-// Issue "Reliability: hostile files": every mutated control-vector file must give ERR_BAD_FILE or
+// Hostile control-vector files: every mutated control-vector file must give ERR_BAD_FILE or
 // a valid PersonaVector; never another exception, a crash or a hang; memory stays bounded.
 const CASES = 12_000;
 const SEED = 0x5eed_cafe;

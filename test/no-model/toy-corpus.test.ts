@@ -1,5 +1,5 @@
 import t from 'tap';
-import { generateCorpus } from '../../lib/toy/corpus';
+import { generateCorpus } from '../../scripts/toy-model/corpus';
 import { EVAL_QUESTIONS, NEUTRAL_SYSTEM_PROMPT, TRAIT_NAMES, TRAIT_POLES } from '../../lib/toy/traits';
 import {
   HELD_OUT_CLAIMS, HELD_OUT_TEMPLATES, TRAIN_CLAIMS, TRAIN_TEMPLATES, claimText, evalQuestions, questionPoles, renderQuestion,

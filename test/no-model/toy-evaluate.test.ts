@@ -1,6 +1,6 @@
 import t from 'tap';
-import { composeAnswer } from '../../lib/toy/answers';
-import { evalConditions, evalPrompts, scoreGenerations } from '../../lib/toy/evaluate';
+import { composeAnswer } from '../../scripts/toy-model/answers';
+import { evalConditions, evalPrompts, scoreGenerations } from '../../scripts/toy-model/evaluate';
 import { evalQuestions } from '../../lib/toy/questions';
 import type { TraitPoles } from '../../lib/toy/traits';
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { generateCorpus } from '../../lib/toy/corpus';
+import { generateCorpus } from '../../scripts/toy-model/corpus';
 import { isWellFormed, scoreAnswer } from '../../lib/toy/scorer';
 
 const corpus = generateCorpus({ seed: 11, n: 20000 });

@@ -9,7 +9,7 @@ import {
   Model, calibrateCap, cap, completeConditional, extractPersonaVector, personaPlan, readControlVector, steerAdd, sweepSteering,
   writeControlVector, type Context, type PersonaVector,
 } from '../../lib/index';
-import { DEFAULT_TOY_MODEL } from '../../lib/toy/acceptance';
+import { DEFAULT_TOY_MODEL } from '../../lib/toy/model-path';
 import { toySpec } from '../../lib/toy/spec';
 import { NEUTRAL_SYSTEM_PROMPT, SYSTEM_PROMPTS } from '../../lib/toy/traits';
 import { json, requireBuiltCli, runCli } from '../helpers/cli';

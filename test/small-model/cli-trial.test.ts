@@ -1,4 +1,4 @@
-// A new user's trial of the CLI (issue 16): prompts from files, stdin and "", the sampling, grammar,
+// A new user's trial of the CLI: prompts from files, stdin and "", the sampling, grammar,
 // logprob and model flags llama.cpp users expect, each against the library call with the same
 // options; and the errors and notices a user meets, in flags.
 import t from 'tap';

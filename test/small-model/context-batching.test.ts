@@ -3,7 +3,7 @@ import { Model, add, clamp, type Context, type GenerateOptions, type GenerationR
 import { randomVector } from '../helpers/math';
 import { gpuLayers, requireModel, stories260K } from '../helpers/models';
 
-// Continuous batching (issue 11): generations on the sequences of one context advance together,
+// Continuous batching: generations on the sequences of one context advance together,
 // one llama_decode per step, each with its own plan, monitor, capture, sampler and stop. The
 // oracle for each is the same call alone on a fresh one-sequence context.
 

@@ -96,8 +96,8 @@ t.test('checkContextMemory refuses exactly the contexts above the memory availab
 t.test('createContext refuses a context larger than the memory available before allocating it', async (t) => {
   const model = await Model.load(MODELS[0], { gpuLayers: 0 });
   const available = availableMemoryBytes();
-  // The smallest batch whose estimate is over what this machine has now (the issue's 64k x 8k case
-  // needs 18 GiB: refused or not depending on the machine).
+  // The smallest batch whose estimate is over what this machine has now (a 64k-token context with
+  // an 8k batch needs 18 GiB: refused or not depending on the machine).
   let sizes: ContextSizes = { contextSize: 65536, batchSize: 1024, sequences: 1, flashAttention: false };
   while (estimateContextMemory(model.info, sizes).total <= available * 1.25) sizes = { ...sizes, batchSize: sizes.batchSize * 2 };
   const rss0 = process.memoryUsage.rss();

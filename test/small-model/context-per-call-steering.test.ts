@@ -3,7 +3,7 @@ import { Model, add, clamp, calibrateCap, PersonaVector, type Context } from '..
 import { randomVector } from '../helpers/math';
 import { gpuLayers, requireModel, stories260K } from '../helpers/models';
 
-// Per-call semantics (issue 11): a call's steer, monitor and capture belong to that call, take
+// Per-call semantics: a call's steer, monitor and capture belong to that call, take
 // effect when it starts running and end with it. The oracle for every call is the same call alone
 // on a fresh context.
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fuzzReport, runModelFuzz } from '../helpers/model-fuzz-runner';
 
-// The model-file fuzzer (issue 21): mutated copies of the bundled models (and of stories260K with a
+// The model-file fuzzer (npm run fuzz:models runs the full one): mutated copies of the bundled models (and of stories260K with a
 // BPE vocabulary), each loaded in a child process and, when it loads, tokenized, decoded with
 // steering, capture and a monitor. Every case must end as ERR_MODEL_LOAD with a reason, or as a
 // model that works (typed errors only); never a signal, an exit, a hang or an untyped error.

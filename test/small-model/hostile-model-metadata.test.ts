@@ -6,7 +6,7 @@ import { T, cloneGguf, findKv, parseGguf, setKv, writeGguf, type GgufModel } fro
 import { requireModel, stories260K } from '../helpers/models';
 import { runFilesInChild, type CaseRecord } from '../helpers/model-fuzz-runner';
 
-// The hostile model files of issue 21, one per kind, each in a child process: what llama.cpp
+// Hostile model files, one per kind, each in a child process: what llama.cpp
 // asserts on (the process used to abort) is now ERR_MODEL_LOAD, and the message says why in the
 // file's own terms (the key, the value found, what is allowed), which is the oracle here.
 const base = parseGguf(fs.readFileSync(requireModel(stories260K)));

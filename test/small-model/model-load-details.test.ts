@@ -6,7 +6,7 @@ import { Model, extractPersonaVector, modelFileHash } from '../../lib/index';
 import { gpuLayers, requireModel, root, stories260K } from '../helpers/models';
 import { storyPairs } from '../helpers/stories';
 
-// Loading details of issue 21: vocabulary-only models, the model hash taken at load, a throwing
+// Loading details a hostile or unusual file exercises: vocabulary-only models, the model hash taken at load, a throwing
 // onProgress, NUL characters in chat input, and a pending judge under abort.
 const toyPath = path.join(root, 'models', 'toy-persona.gguf');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ps-load-details-'));

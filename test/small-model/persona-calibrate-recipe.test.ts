@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import {
   Model, calibrateCap, cap, extractPersonaVector, personaPlan, separatingBlocks, withCapThresholds, type Context, type PersonaVector,
 } from '../../lib/index';
-import { DEFAULT_TOY_MODEL } from '../../lib/toy/acceptance';
+import { DEFAULT_TOY_MODEL } from '../../lib/toy/model-path';
 import { toySpec } from '../../lib/toy/spec';
 import { SYSTEM_PROMPTS } from '../../lib/toy/traits';
 import { dot } from '../helpers/math';

@@ -8,7 +8,7 @@ import {
   ErrorCodes, Model, calibrateCap, checkConditions, completeConditional, extractPersonaVector, personaPlan, steerAdd, withCapThresholds,
   type Context, type PersonaVector, type SteeringPlan,
 } from '../../lib/index';
-import { DEFAULT_TOY_MODEL } from '../../lib/toy/acceptance';
+import { DEFAULT_TOY_MODEL } from '../../lib/toy/model-path';
 import { evalQuestions, questionPoles } from '../../lib/toy/questions';
 import { scoreAnswer } from '../../lib/toy/scorer';
 import { toySpec } from '../../lib/toy/spec';

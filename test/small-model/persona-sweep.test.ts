@@ -3,7 +3,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import { ErrorCodes, Model, extractPersonaVector, sweepSteering, type Context, type ExtractionResult, type SweepResult } from '../../lib/index';
-import { DEFAULT_TOY_MODEL } from '../../lib/toy/acceptance';
+import { DEFAULT_TOY_MODEL } from '../../lib/toy/model-path';
 import { toySpec, trainQuestions } from '../../lib/toy/spec';
 import { scoreAnswer } from '../../lib/toy/scorer';
 import { dot } from '../helpers/math';

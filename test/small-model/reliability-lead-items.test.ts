@@ -6,7 +6,8 @@ import { toNativePlan } from '../../lib/steering';
 import { gpuLayers, requireModel, stories260K } from '../helpers/models';
 import { runChild } from '../fixtures/lifecycle/spawn';
 
-// Issue 21's "wrong or unclear" items in the Context, steering, monitor and stream layers.
+// Behaviour that was wrong or unclear in the Context, steering, monitor and stream layers, one
+// test each.
 
 let model: Model;
 let ctx: Context;

@@ -3,7 +3,7 @@ import { Model, add, type ChatMessage } from '../../lib/index';
 import { randomVector } from '../helpers/math';
 import { gpuLayers, requireModel, stories260K } from '../helpers/models';
 
-// Sequence (issue 11): a conversation keeps its cells between calls and evaluates only the tokens
+// Sequence: a conversation keeps its cells between calls and evaluates only the tokens
 // after the longest common prefix. Oracle: the same prompt run cold on a fresh context.
 
 let model: Model;

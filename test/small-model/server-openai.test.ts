@@ -245,7 +245,7 @@ t.test('the shipped pirate vector is the library\'s recipe on the toy spec (mode
   const shipped = oracle.vectors.pirate;
   const b = shipped.metadata.recommendedBlocks![0]!;
   const cos = shipped.cosine(fresh, b);
-  t.ok(cos > 0.999, `cosine ${cos} at block ${b} (remake with node dist/server/toy-vectors.js if this fails)`);
+  t.ok(cos > 0.999, `cosine ${cos} at block ${b} (remake with npm run build:toy-model && node dist/toy-model/toy-vectors.js if this fails)`);
   t.same([fresh.metadata.recommendedBlocks, fresh.metadata.coefficient, fresh.metadata.positions],
     [shipped.metadata.recommendedBlocks, shipped.metadata.coefficient, shipped.metadata.positions], 'the same recorded recommendation');
 });

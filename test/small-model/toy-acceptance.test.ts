@@ -1,11 +1,14 @@
 // A subset of the persona recipe's acceptance on the toy model (the full table, 100 held-out
-// questions, every trait through the API and the CLI: node dist/toy/acceptance.js). Input per
+// questions, every trait through the API and the CLI: npm run toy:acceptance). Input per
 // trait: its two contrastive system prompts and 12 training questions; every setting at its
 // default. Answers are greedy, on held-out questions, judged by the repository's scorer.
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
-import { Model, type Context } from '../../lib/index';
-import { DEFAULT_TOY_MODEL, runApiRecipe, runCliRecipe, type TraitAcceptance } from '../../lib/toy/acceptance';
+// The acceptance tooling drives the built library (dist/), as its CLI path does; the model and
+// context it is given come from the same build.
+import { Model, type Context } from '../../dist/index';
+import { runApiRecipe, runCliRecipe, type TraitAcceptance } from '../../scripts/toy-model/acceptance';
+import { DEFAULT_TOY_MODEL } from '../../lib/toy/model-path';
 import { evalQuestions } from '../../lib/toy/questions';
 import { scoreAnswer } from '../../lib/toy/scorer';
 import { SYSTEM_PROMPTS } from '../../lib/toy/traits';

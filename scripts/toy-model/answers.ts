@@ -11,8 +11,8 @@
 // library reads, monitors and caps it. With "Hello"/"Ahoy" first (register only), the tone was
 // not formed there (AUROC 0.64) and capping could not hold the trait (docs/toy-model.md).
 
-import type { Claim } from './questions';
-import type { TraitPoles } from './traits';
+import type { Claim } from '../../dist/toy/questions';
+import type { TraitPoles } from '../../dist/toy/traits';
 
 /** Picks one element; the generator passes its seeded random source. */
 export type Pick = <T>(items: readonly T[]) => T;

@@ -1,12 +1,13 @@
 // Deterministic, seeded generator of ChatML transcripts for the toy persona model.
-// CLI: node dist/toy/corpus.js --out FILE --seed N [--n COUNT]   (one JSON object per line)
+// CLI: node dist/toy-model/corpus.js --out FILE --seed N [--n COUNT]   (one JSON object per line;
+// npm run build:toy-model compiles it). Reads the toy model's definition from the built library.
 
 import { writeFileSync } from 'node:fs';
 import { composeAnswer, type Pick } from './answers';
-import { TRAIN_CLAIMS, TRAIN_TEMPLATES, questionPoles, renderQuestion, type Claim } from './questions';
-import { TRAIT_NAMES, TRAIT_POLES, systemPromptFor, type TraitName, type TraitPoles } from './traits';
-import { invalidArg } from '../errors';
-import { seededRandom } from '../seeded-random';
+import { TRAIN_CLAIMS, TRAIN_TEMPLATES, questionPoles, renderQuestion, type Claim } from '../../dist/toy/questions';
+import { TRAIT_NAMES, TRAIT_POLES, systemPromptFor, type TraitName, type TraitPoles } from '../../dist/toy/traits';
+import { invalidArg } from '../../dist/errors';
+import { seededRandom } from '../../dist/seeded-random';
 
 export type PromptKind = 'neutral' | 'single' | 'combined';
 

@@ -1,15 +1,15 @@
 // Evaluation of the toy model on the held-out questions, in two steps around llama.cpp:
-//   node dist/toy/evaluate.js prompts --out prompts.tsv
+//   node dist/toy-model/evaluate.js prompts --out prompts.tsv
 //   check_model MODEL --prompts prompts.tsv --out greedy.tsv            (scripts/toy-model)
-//   node dist/toy/evaluate.js score --prompts prompts.tsv --generations greedy.tsv [--json F]
+//   node dist/toy-model/evaluate.js score --prompts prompts.tsv --generations greedy.tsv [--json F]
 // The prompt file lists every condition (neutral, each pole alone, each pair and triple of
 // poles) with every held-out question; scoring uses scoreAnswer with the question.
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { evalQuestions, questionPoles } from './questions';
-import { scoreAnswer, isWellFormed } from './scorer';
-import { TRAIT_NAMES, TRAIT_POLES, systemPromptFor, type TraitName, type TraitPoles } from './traits';
-import { invalidArg } from '../errors';
+import { evalQuestions, questionPoles } from '../../dist/toy/questions';
+import { scoreAnswer, isWellFormed } from '../../dist/toy/scorer';
+import { TRAIT_NAMES, TRAIT_POLES, systemPromptFor, type TraitName, type TraitPoles } from '../../dist/toy/traits';
+import { invalidArg } from '../../dist/errors';
 
 export interface EvalPrompt {
   id: string;

@@ -1,28 +1,27 @@
-// Behavioural acceptance of the persona recipe on the toy model (issues 5 and 14). Input per trait:
+// Behavioural acceptance of the persona recipe on the toy model. Input per trait:
 // only its two contrastive system prompts and 12 training questions (toySpec, as in
 // examples/traits/); every setting at its default. Then, on held-out questions, greedy, judged by
 // the repository's scorer: extract, add the vector at its recorded recommendation under the neutral
 // prompt, subtract it, calibrate, and cap under the trait-pushing prompt. Through the API and
 // through the CLI (extract, chat --add, calibrate, chat --cap).
-//   node dist/toy/acceptance.js [--model FILE] [--questions N] [--traits a,b] [--paths api,cli] [--threads N] [--json]
+//   npm run toy:acceptance -- [--model FILE] [--questions N] [--traits a,b] [--paths api,cli] [--threads N] [--json]
+// (builds the library and this folder, then runs node dist/toy-model/acceptance.js). Like every
+// file here it drives the built library in dist/, as a user's program would.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Model, type Context } from '../index';
-import { calibrateCap, withCapThresholds } from '../persona/calibrate';
-import { extractPersonaVector } from '../persona/extract';
-import { cap, personaPlan, steerAdd } from '../persona/steer';
-import type { SteeringPlan } from '../steering';
-import { readControlVector } from '../vector/control-vector-file';
-import type { PersonaVector } from '../vector/persona-vector';
-import { evalQuestions } from './questions';
-import { toySpec, type Q } from './spec';
-import { isWellFormed, scoreAnswer, type TraitScore } from './scorer';
-import { NEUTRAL_SYSTEM_PROMPT, SYSTEM_PROMPTS, TRAIT_NAMES, TRAIT_POLES, type TraitName } from './traits';
+import {
+  Model, calibrateCap, cap, extractPersonaVector, personaPlan, readControlVector, steerAdd, withCapThresholds,
+  type Context, type PersonaVector, type SteeringPlan,
+} from '../../dist/index';
+import { DEFAULT_TOY_MODEL } from '../../dist/toy/model-path';
+import { evalQuestions } from '../../dist/toy/questions';
+import { isWellFormed, scoreAnswer, type TraitScore } from '../../dist/toy/scorer';
+import { toySpec, type Q } from '../../dist/toy/spec';
+import { NEUTRAL_SYSTEM_PROMPT, SYSTEM_PROMPTS, TRAIT_NAMES, TRAIT_POLES, type TraitName } from '../../dist/toy/traits';
 
-export const DEFAULT_TOY_MODEL = path.resolve(__dirname, '..', '..', 'models', 'toy-persona.gguf');
-// From dist/toy or (in tests) lib/toy: the built CLI either way.
+// From dist/toy-model or (in tests) scripts/toy-model: the built CLI either way.
 const CLI = path.resolve(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 /** Tokens per acceptance answer (the toy model's answers end well within it). */
@@ -38,8 +37,6 @@ export interface AcceptanceOptions {
   threads?: number;
   log?: (line: string) => void;
 }
-
-export { trainQuestions, toySpec, SPEC_QUESTIONS, type Q } from './spec';
 
 export interface TraitAcceptance {
   trait: TraitName;
@@ -257,7 +254,7 @@ export function formatAcceptance(rows: TraitAcceptance[]): string {
   return lines.join('\n');
 }
 
-/** The issue's targets: +v >= 90%, -v <= 10%, well-formed >= 90%, capped <= 20%. */
+/** The recipe's targets on the toy model: +v >= 90%, -v <= 10%, well-formed >= 90%, capped <= 20%. */
 export function meetsTargets(r: TraitAcceptance): boolean {
   return r.added >= 0.9 && r.subtracted <= 0.1 && r.wellFormed >= 0.9 && r.capped <= 0.2 && r.cappedWellFormed >= 0.9;
 }
