@@ -124,6 +124,9 @@ function findLibs() {
       const cache = fs.readFileSync(path.resolve(root, c, 'CMakeCache.txt'), 'utf8');
       const openmp = /^GGML_OPENMP:BOOL=ON/m.test(cache);
       if (/^GGML_CUDA:BOOL=ON/m.test(cache)) { log(`${c}: a CUDA build; skipping (use --from-source)`); continue; }
+      // A shared-library build (the default, GGML_BACKEND_DL) makes no archives: any found are left
+      // over from an earlier static build of other objects, so they do not stand for the addon.
+      if (/^BUILD_SHARED_LIBS:BOOL=ON/m.test(cache)) { log(`${c}: a shared-library build; its .a files are stale, compiling vendor/llama.cpp`); continue; }
       return { folder: c, openmp, ...libs };
     }
     if (valueOf('--libs')) throw new Error(`${dir} has no libllama.a / libggml*.a`);

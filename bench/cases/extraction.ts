@@ -85,19 +85,23 @@ export const benchCase: BenchCase = {
       dispose: disposeAll(plain, extracting),
     }];
     const lib = path.resolve(__dirname, '..', '..', 'persona', 'extract.js');
-    if (key === 'stories260K' && fs.existsSync(lib)) {
+    // The whole pipeline on every model: on stories260K fixed costs per sample dominate, on the
+    // 16x1024 model the model's own work does, which is where the ratio is meant to be read.
+    if (fs.existsSync(lib)) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { extractPersonaVector } = require(lib) as { extractPersonaVector(c: Context, input: unknown, o: unknown): Promise<unknown> };
       const samples = makePairs(nPairs, env.opts.seed, 24);
+      const sampleItems = meanItems(model, samples);
+      const sampleUnits = sampleItems.reduce((n, it) => n + it.tokens.length, 0);
       const full = await createContext(env, model);
       const plain2 = await createContext(env, model);
       pairs.push({
         id: 'extraction-pipeline', title: 'extractPersonaVector (whole pipeline) vs plain prompt processing', model: key,
-        metric: 'extraction tok/s',
-        baseline: { label: 'plain prompt processing', run: () => timed(units, () => plainPass(plain2, items)) },
+        metric: 'extraction tok/s', target: 0.85,
+        baseline: { label: 'plain prompt processing', run: () => timed(sampleUnits, () => plainPass(plain2, sampleItems)) },
         candidate: {
           label: 'extractPersonaVector mean-diff',
-          run: () => timed(units, () => extractPersonaVector(full, { trait: 'bench', samples }, { blocks: 'all', normSamples: 4 })),
+          run: () => timed(sampleUnits, () => extractPersonaVector(full, { trait: 'bench', samples }, { blocks: 'all', normSamples: 4 })),
         },
         notes: ['activations, then projections and residual norms (2+ passes over the samples)'],
         dispose: disposeAll(full, plain2),
