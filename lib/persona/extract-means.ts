@@ -7,6 +7,7 @@
 import type { Context, MeanItem } from '../context';
 import { ErrorCodes, PersonaSteerError } from '../errors';
 import { VectorMean, dot, meanDifference, norm, pcaVector } from './extraction-math';
+import { addRowNorms, type NormSums } from './residual-norms';
 
 /** Bytes of per-sample block means kept to skip the second pass (samples x blocks x n_embd x 4). */
 export const SAMPLE_MEANS_BUDGET = 256 * 1024 * 1024;
@@ -29,8 +30,29 @@ function aborted(): PersonaSteerError {
   return new PersonaSteerError(ErrorCodes.ABORTED, 'extraction was aborted');
 }
 
+/**
+ * Samples whose response rows the pass reads whole (instead of summing them in the graph), to
+ * measure residual norms at `blocks` without running them again: the first `count` samples in
+ * pass order (pair by pair, positive first), when the extraction reads response tokens.
+ */
+export interface NormRows {
+  count: number;
+  blocks: number[];
+  sums: NormSums;
+}
+
+/** One sample's block means from its captured rows (float64 sums, as VectorMean). */
+function meansFromRows(captured: { block: number; rows: Float32Array[] }[], blocks: number[], d: number): { block: number; mean: Float32Array }[] {
+  const wanted = new Set(blocks);
+  return captured.filter((c) => wanted.has(c.block)).map((c) => {
+    const acc = new VectorMean(d);
+    for (const row of c.rows) acc.add(row);
+    return { block: c.block, mean: Float32Array.from(acc.mean()) };
+  });
+}
+
 export async function collectMeans(context: Context, items: { pos: MeanItem; neg: MeanItem }[], blocks: number[], method: 'mean-diff' | 'pca',
-  o: PassOptions, budget = SAMPLE_MEANS_BUDGET): Promise<CollectedMeans> {
+  o: PassOptions, budget = SAMPLE_MEANS_BUDGET, normRows?: NormRows): Promise<CollectedMeans> {
   const d = context.model.info.embeddingSize;
   const keep = method === 'pca' || items.length * 2 * blocks.length * d * 4 <= budget;
   const samples = keep ? new Map(blocks.map((b) => [b, { positive: [] as Float32Array[], negative: [] as Float32Array[] }])) : null;
@@ -40,7 +62,16 @@ export async function collectMeans(context: Context, items: { pos: MeanItem; neg
   for (const it of items) {
     for (const [side, item] of [['positive', it.pos], ['negative', it.neg]] as const) {
       if (o.signal?.aborted) throw aborted();
-      for (const m of await context.captureMean([item], { blocks, signal: o.signal })) {
+      let sampleMeans: { block: number; mean: Float32Array }[];
+      if (normRows && done < normRows.count) {
+        const mask = Array.from(item.tokens, (_, k) => k >= item.start && k < item.end);
+        const r = await context.capture(item.tokens, { blocks: normRows.blocks, positions: mask, steer: null });
+        addRowNorms(normRows.sums, r.blocks);
+        sampleMeans = meansFromRows(r.blocks, blocks, d);
+      } else {
+        sampleMeans = await context.captureMean([item], { blocks, signal: o.signal });
+      }
+      for (const m of sampleMeans) {
         sums[side].get(m.block)!.add(m.mean);
         samples?.get(m.block)![side].push(m.mean);
       }

@@ -18,7 +18,7 @@ import { collectMeans, projectSamples } from './extract-means';
 import { prepareSamples, type ExtractionPair, type PreparedSamples } from './extract-samples';
 import { norm, separation, type Separation } from './extraction-math';
 import { userText, type PromptFormat } from './prompt-format';
-import { measureResidualNorms } from './residual-norms';
+import { measureResidualNorms, newNormSums, rowsFitOneRead } from './residual-norms';
 import type { Judge, ResponseGeneration, ResponsePair } from './responses';
 import { sweepSteering, type SweepOptions, type SweepResult } from './sweep';
 import type { TraitSpec } from './trait-spec';
@@ -143,14 +143,19 @@ export async function extractPersonaVector(context: Context, input: TraitSpec | 
   const prepared = await prepareSamples(context, input, {
     positions, judge, format: o.format, samplesPerQuestion: o.samplesPerQuestion, generation: o.generation, signal, progress,
   });
-  const means = await collectMeans(context, prepared.items, blocks, method, { signal, progress });
-  const perBlock = await projectSamples(context, prepared.items, blocks, means, { signal, progress });
-
   // Residual norms at every block up to the deepest extracted one (the metadata is indexed by block),
   // always over response tokens: the scale a steering coefficient acts against while generating.
+  // When the extraction itself reads response tokens, the first samples' rows are read whole in the
+  // activation pass and measured there, so no sample runs twice (memory permitting).
   const normBlocks = Array.from({ length: blocks[blocks.length - 1] + 1 }, (_, i) => i);
   const normItems = prepared.responses.slice(0, Math.min(prepared.responses.length, normSamples));
-  const norms = await measureResidualNorms(context, normItems, normBlocks, signal, (dn, t) => progress('norms', dn, t));
+  const normSums = newNormSums(normBlocks);
+  const fold = prepared.positions === 'response' && normItems.every((it) => rowsFitOneRead(it, info.embeddingSize, normBlocks.length));
+  const means = await collectMeans(context, prepared.items, blocks, method, { signal, progress }, undefined,
+    fold ? { count: normItems.length, blocks: normBlocks, sums: normSums } : undefined);
+  const perBlock = await projectSamples(context, prepared.items, blocks, means, { signal, progress });
+  const norms = await measureResidualNorms(context, fold ? [] : normItems, normBlocks, signal, (dn, t) => progress('norms', dn, t), normSums);
+  if (fold) progress('norms', normItems.length, normItems.length);
   const residualNorms = normBlocks.map((b) => norms.get(b)!);
   const stats: BlockSeparation[] = blocks.map((b) => {
     const p = perBlock.get(b)!;
