@@ -27,26 +27,34 @@ function plans(model: Model, seed: number): SteerOp[][] {
 }
 
 /**
- * Aggregate decode throughput of `n` greedy tokens on each of `prompts`, run together (or one after
- * another with `serial`): tokens after each stream's first, over the time from the first stream's
- * first token to the last stream's last token.
+ * Aggregate decode throughput of `n` greedy tokens on each of `prompts`. Together: the tokens
+ * delivered while every stream decodes (after the last stream's first token, up to the first
+ * stream's last), over that time. One after another (`serial`): each stream's tokens after its
+ * first, over the sum of each stream's own decode time.
  */
 async function decodeAll(ctx: Context, prompts: Int32Array[], n: number, steer: (i: number) => SteerOp[] | false, serial = false): Promise<Sample> {
   let first = Infinity;
   let last = 0;
   let units = 0;
+  const firsts: number[] = [];
+  const lasts: number[] = [];
+  const times: number[] = [];
   const c0 = cpuNow();
   const one = async (i: number) => {
     const stream = ctx.generate(prompts[i], { greedy: true, maxTokens: n, stopAtEog: false, steer: steer(i) });
     let count = 0;
+    let mine = 0;
     for await (const ev of stream) {
       if (ev.token === null) continue;
       const t = performance.now();
-      if (count === 0) first = Math.min(first, t);
+      if (count === 0) { first = Math.min(first, t); firsts.push(t); }
       last = Math.max(last, t);
+      mine = t;
+      times.push(t);
       count++;
     }
     await stream.result;
+    lasts.push(mine);
     units += count - 1;
   };
   if (serial) {
@@ -61,7 +69,13 @@ async function decodeAll(ctx: Context, prompts: Int32Array[], n: number, steer: 
     return { ms, units, cpuMs: cpuNow() - c0 };
   }
   await Promise.all(prompts.map((_, i) => one(i)));
-  return { ms: last - first, units, cpuMs: cpuNow() - c0 };
+  // Steady state only, as llama-batched-bench's S_TG: from the moment every stream has its first
+  // token (the others' prompts are processed before that, beside the first streams' tokens) to the
+  // first stream's end, counting the tokens inside that window.
+  const start = Math.max(...firsts);
+  const end = Math.min(...lasts);
+  const inside = times.filter((t) => t > start && t <= end).length;
+  return { ms: end - start, units: inside, cpuMs: cpuNow() - c0 };
 }
 
 // llama.cpp's common log writes from its own thread; under load the last line is sometimes lost at
