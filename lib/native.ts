@@ -274,8 +274,10 @@ export function loadAddon(candidates: string[]): NativeAddon {
   throw new PersonaSteerError(ErrorCodes.NATIVE_LOAD,
     `the persona-steer native addon could not be loaded for ${process.platform}-${process.arch} ` +
     `(Node ${process.versions.node}, N-API ${process.versions.napi}). Tried:\n  ${tried.join('\n  ')}\n` +
-    'Build it from source with `npm run build:native` (needs cmake >= 3.19 and a C++17 compiler; ' +
-    'see docs/building.md), or set PERSONA_STEER_ADDON to a built persona_steer.node.');
+    'In a project that installed persona-steer, build it with `npm rebuild persona-steer` (npm may have skipped ' +
+    'its install script: allow it, for example with `npm install-scripts approve persona-steer` on npm 11); in a ' +
+    'checkout of persona-steer, `npm run build:native`. Both need cmake >= 3.19 and a C++17 compiler (docs/building.md). ' +
+    'Or set PERSONA_STEER_ADDON to a built persona_steer.node.');
 }
 
 export function native(): NativeAddon {

@@ -41,7 +41,7 @@ usage: persona-steer <command> [options]     persona-steer <command> --help
 ${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
 
 Errors: one line on stderr with an error code; exit status 2 for bad arguments, 1 otherwise.
-Docs: docs/cli.md
+Docs: docs/cli.md (in a project: node_modules/persona-steer/docs/cli.md)
 `;
 }
 

@@ -99,7 +99,10 @@ export class Engine {
     } catch (e) {
       if (e instanceof PersonaSteerError) {
         if (e.code === ErrorCodes.CHAT_TEMPLATE) {
-          throw new ApiError(400, `the model has no usable chat template (${e.message}); send raw text to /v1/completions instead`, { param: 'messages', code: 'no_chat_template' });
+          // The library's advice names its own options; an HTTP client can only change the route.
+          const why = e.message.startsWith('the model has no chat template') ? 'the model has no chat template (tokenizer.chat_template)'
+            : `the model's chat template cannot format these messages: ${e.message}`;
+          throw new ApiError(400, `${why}; send raw text to /v1/completions instead`, { param: 'messages', code: 'no_chat_template' });
         }
         if (e.code === ErrorCodes.CONTEXT_OVERFLOW) {
           throw new ApiError(400, `${job.promptParam} is longer than a slot's context (${this.limits.slotContext} tokens)`, { param: job.promptParam, code: 'context_length_exceeded' });

@@ -110,7 +110,9 @@ function describeValidation(err: FastifyLikeError): ApiError {
   if (v.keyword === 'additionalProperties') {
     const field = String(v.params.additionalProperty);
     const param = base ? `${base}.${field}` : field;
-    return badRequest(param, `${where}${param}: unknown field (this server does not accept it; docs/server.md lists the fields)`, 'unknown_field');
+    // GET /v1/vectors and the library say `coefficient`; on the wire an addition's strength is `scale`.
+    const hint = field === 'coefficient' && /^steering\[\d+\]$/.test(base) ? "; an addition's strength is `scale`" : '';
+    return badRequest(param, `${where}${param}: unknown field (this server does not accept it${hint}; docs/server.md lists the fields)`, 'unknown_field');
   }
   if (v.keyword === 'required') {
     const field = String(v.params.missingProperty);

@@ -30,7 +30,13 @@ export async function readControlVector(
   const bytes = await readRegularFile(pathOrBuffer, {
     maxBytes, what: 'control-vector file', limitName: 'options.maxBytes', error: (m, cause) => new PersonaSteerError(ErrorCodes.BAD_FILE, m, { cause }),
   });
-  return decodeControlVector(bytes, options.limits);
+  try {
+    return decodeControlVector(bytes, options.limits);
+  } catch (e) {
+    // The decoder sees bytes only; a caller reading several files needs to know which one.
+    if (e instanceof PersonaSteerError) throw new PersonaSteerError(e.code, `${pathOrBuffer}: ${e.message}`, { cause: e });
+    throw e;
+  }
 }
 
 /**

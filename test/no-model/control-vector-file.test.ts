@@ -151,6 +151,13 @@ t.test('reading a missing file throws ERR_BAD_FILE naming the path', async (t) =
   await t.rejects(readControlVector('/nonexistent/x.gguf'), { code: 'ERR_BAD_FILE', message: /\/nonexistent\/x\.gguf/ });
 });
 
+t.test('a file that is not a control vector is ERR_BAD_FILE naming the path and what the bytes were', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cv-'));
+  writeFileSync(join(dir, 'package.json'), '{ "name": "x" }\n');
+  const file = join(dir, 'package.json');
+  await t.rejects(readControlVector(file), { code: 'ERR_BAD_FILE', message: new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: .*magic`) });
+});
+
 t.test('reading a file over maxBytes throws ERR_BAD_FILE before reading it', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'cv-'));
   writeFileSync(join(dir, 'big.gguf'), readFileSync(join(__dirname, '..', 'fixtures', 'repeng.gguf')));

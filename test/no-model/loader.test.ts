@@ -20,6 +20,7 @@ t.test('when no addon loads, the error says what was tried and how to build', as
   t.match(err!.message, '/nonexistent/a.node (missing)');
   t.match(err!.message, '/nonexistent/b.node (missing)');
   t.match(err!.message, /npm run build:native/);
+  t.match(err!.message, /npm rebuild persona-steer/, 'the command that works in a project that installed the package');
   t.match(err!.message, new RegExp(`${process.platform}-${process.arch}`));
 });
 

@@ -61,6 +61,14 @@ t.test('wrong types are 400s naming the field', async (t) => {
   }
 });
 
+t.test("a steering op's `coefficient` (the vector listing's word) is refused with a pointer to `scale`", async (t) => {
+  const e = expectError(t, await json(server.url, '/v1/chat/completions', { messages: hi, steering: [{ op: 'add', vector: 'pirate', coefficient: 2 }] }),
+    400, 'steering[0].coefficient', 'unknown_field');
+  t.match(e.message, /`scale`/);
+  const other = expectError(t, await json(server.url, '/v1/chat/completions', { messages: hi, coefficient: 2 }), 400, 'coefficient', 'unknown_field');
+  t.notMatch(other.message, /`scale`/, 'only inside a steering op');
+});
+
 t.test('unknown fields are 400 unknown_field, at any depth', async (t) => {
   expectError(t, await json(server.url, '/v1/chat/completions', { messages: hi, tools: [] }), 400, 'tools', 'unknown_field');
   expectError(t, await json(server.url, '/v1/chat/completions', { messages: hi, steering: [{ op: 'add', vector: 'pirate', strength: 2 }] }), 400, 'steering[0].strength', 'unknown_field');

@@ -67,6 +67,7 @@ t.test('a chat request to a model without a chat template is a 400 that says to 
   const e = JSON.parse(r.body).error;
   t.equal(e.code, 'no_chat_template');
   t.match(e.message, /\/v1\/completions/);
+  t.notMatch(e.message, /options\.|Model\.load/, 'no advice about library options an HTTP client cannot set');
 });
 
 t.test('past the queue bound a request gets 429 with Retry-After, and a queued client that leaves is dropped from the queue', async (t) => {
