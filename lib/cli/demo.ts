@@ -83,16 +83,16 @@ export const demo: Command = {
       // The monitor reads the last capped block, where the threshold printed below applies.
       const monitorBlock = calibration.blocks[calibration.blocks.length - 1]!;
       const monitor = [{ name: trait, vector, blocks: [monitorBlock] }];
-      const questions = evalQuestions().slice(0, nq).map((q) => q.question);
+      const neutral = await neutralAnswers(ctx, trait, nq, monitor);
+      const questions = neutral.map((r) => r.question);
       const pushing = (SYSTEM_PROMPTS[trait] as Record<string, string>)[pos]!;
-      const rows: Row[] = [];
+      const rows: Row[] = neutral.map((r) => ({ condition: 'neutral', system: NEUTRAL_SYSTEM_PROMPT, ...r }));
       const ask = async (condition: string, system: string, steer: SteerOp[] | SteeringPlan | null) => {
         for (const question of questions) {
           const r = await answer(ctx, system, question, steer, monitor);
           rows.push({ condition, system, question, ...r, pole: scoreAnswer(r.answer, question)[trait] });
         }
       };
-      await ask('neutral', NEUTRAL_SYSTEM_PROMPT, null);
       await ask(`+${coefficient}·v`, NEUTRAL_SYSTEM_PROMPT, personaPlan([steerAdd(vector)]));
       await ask(`-${coefficient}·v`, NEUTRAL_SYSTEM_PROMPT, personaPlan([steerAdd(vector, -coefficient)]));
       const tau = calibration.thresholds[calibration.thresholds.length - 1]!;
@@ -119,6 +119,31 @@ export const demo: Command = {
     }
   },
 };
+
+/**
+ * The held-out questions to show, with their neutral answers: alternately one the neutral assistant
+ * answers at the trait's negative pole (adding the vector visibly changes it) and one at the
+ * positive pole (subtracting does), in the questions' order, scanning at most 24 (the first few
+ * can all lean one way); then any others in order.
+ */
+async function neutralAnswers(ctx: Context, trait: TraitName, count: number, monitor: { name: string; vector: never | unknown; blocks: number[] }[]) {
+  const [pos, neg] = TRAIT_POLES[trait];
+  type Neutral = { question: string; answer: string; projection: number; pole: string | null };
+  const byPole: Neutral[][] = [[], [], []]; // negative, positive, unclear
+  const enough = () => byPole[0].length >= Math.ceil(count / 2) && byPole[1].length >= Math.floor(count / 2);
+  for (const q of evalQuestions().slice(0, Math.max(count, 24))) {
+    const r = await answer(ctx, NEUTRAL_SYSTEM_PROMPT, q.question, null, monitor);
+    const pole = scoreAnswer(r.answer, q.question)[trait];
+    byPole[pole === neg ? 0 : pole === pos ? 1 : 2].push({ question: q.question, ...r, pole });
+    if (enough()) break;
+  }
+  const out: Neutral[] = [];
+  for (let i = 0; out.length < count && byPole.some((l) => l.length > 0); i++) {
+    const want = i % 2;
+    out.push((byPole[want].shift() ?? byPole[1 - want].shift() ?? byPole[2].shift())!);
+  }
+  return out;
+}
 
 async function answer(ctx: Context, system: string, question: string, steer: SteerOp[] | SteeringPlan | null, monitor: { name: string; vector: never | unknown; blocks: number[] }[]) {
   const r = await ctx.complete({ messages: [{ role: 'system', content: system }, { role: 'user', content: question }] },

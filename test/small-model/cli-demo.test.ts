@@ -25,4 +25,11 @@ t.test('demo --json answers each question five ways, and the capped answers stay
   for (const x of by('"You are a pirate assistant." uncapped')) t.ok(x.projection > d.capThreshold, `uncapped projection ${x.projection} above ${d.capThreshold}`);
   t.equal(d.positions, 'prompt', 'the recorded recommendation acts at the prompt');
   t.equal(d.monitorBlock, d.capBlocks[d.capBlocks.length - 1], 'the monitor reads the last capped block');
+  // The questions shown are picked so that the unsteered answers show both poles: adding the
+  // vector then changes the first answer and subtracting it the second, as the scorer reads them.
+  t.same(by('neutral').map((x) => x.pole), ['plain', 'pirate'], 'one plain and one pirate answer unsteered, plain first');
+  const question = (x: DemoRow) => x.question;
+  t.same(by('+').map(question), by('neutral').map(question), 'every condition answers the same questions');
+  t.not(by('+')[0].answer, by('neutral')[0].answer, 'adding changes the plain answer');
+  t.not(by('-')[1].answer, by('neutral')[1].answer, 'subtracting changes the pirate answer');
 });
