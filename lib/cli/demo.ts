@@ -26,6 +26,9 @@ const FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** The demo's one monitored direction (the vector at the last capped block). */
+type DemoMonitor = { name: string; vector: never | unknown; blocks: number[] }[];
+
 interface Row { condition: string; system: string; question: string; answer: string; pole: string | null; projection: number }
 
 export const demo: Command = {
@@ -126,7 +129,7 @@ export const demo: Command = {
  * positive pole (subtracting does), in the questions' order, scanning at most 24 (the first few
  * can all lean one way); then any others in order.
  */
-async function neutralAnswers(ctx: Context, trait: TraitName, count: number, monitor: { name: string; vector: never | unknown; blocks: number[] }[]) {
+async function neutralAnswers(ctx: Context, trait: TraitName, count: number, monitor: DemoMonitor) {
   const [pos, neg] = TRAIT_POLES[trait];
   type Neutral = { question: string; answer: string; projection: number; pole: string | null };
   const byPole: Neutral[][] = [[], [], []]; // negative, positive, unclear
@@ -145,7 +148,7 @@ async function neutralAnswers(ctx: Context, trait: TraitName, count: number, mon
   return out;
 }
 
-async function answer(ctx: Context, system: string, question: string, steer: SteerOp[] | SteeringPlan | null, monitor: { name: string; vector: never | unknown; blocks: number[] }[]) {
+async function answer(ctx: Context, system: string, question: string, steer: SteerOp[] | SteeringPlan | null, monitor: DemoMonitor) {
   const r = await ctx.complete({ messages: [{ role: 'system', content: system }, { role: 'user', content: question }] },
     { greedy: true, maxTokens: 96, steer, monitor: monitor as never });
   return { answer: r.text, projection: r.lastPromptProjections[0]?.value ?? Number.NaN };

@@ -7,7 +7,7 @@
 import type { Context, MeanItem } from '../context';
 import { ErrorCodes, PersonaSteerError } from '../errors';
 import { VectorMean, dot, meanDifference, norm, pcaVector } from './extraction-math';
-import { addRowNorms, type NormSums } from './residual-norms';
+import { addRowNorms, responseMask, type NormSums } from './residual-norms';
 
 /** Bytes of per-sample block means kept to skip the second pass (samples x blocks x n_embd x 4). */
 export const SAMPLE_MEANS_BUDGET = 256 * 1024 * 1024;
@@ -64,8 +64,7 @@ export async function collectMeans(context: Context, items: { pos: MeanItem; neg
       if (o.signal?.aborted) throw aborted();
       let sampleMeans: { block: number; mean: Float32Array }[];
       if (normRows && done < normRows.count) {
-        const mask = Array.from(item.tokens, (_, k) => k >= item.start && k < item.end);
-        const r = await context.capture(item.tokens, { blocks: normRows.blocks, positions: mask, steer: null });
+        const r = await context.capture(item.tokens, { blocks: normRows.blocks, positions: responseMask(item), steer: null });
         addRowNorms(normRows.sums, r.blocks);
         sampleMeans = meansFromRows(r.blocks, blocks, d);
       } else {

@@ -18,7 +18,7 @@ import { collectMeans, projectSamples } from './extract-means';
 import { prepareSamples, type ExtractionPair, type PreparedSamples } from './extract-samples';
 import { norm, separation, type Separation } from './extraction-math';
 import { userText, type PromptFormat } from './prompt-format';
-import { measureResidualNorms, newNormSums, rowsFitOneRead } from './residual-norms';
+import { blocksPerRead, measureResidualNorms, newNormSums } from './residual-norms';
 import type { Judge, ResponseGeneration, ResponsePair } from './responses';
 import { sweepSteering, type SweepOptions, type SweepResult } from './sweep';
 import type { TraitSpec } from './trait-spec';
@@ -150,7 +150,7 @@ export async function extractPersonaVector(context: Context, input: TraitSpec | 
   const normBlocks = Array.from({ length: blocks[blocks.length - 1] + 1 }, (_, i) => i);
   const normItems = prepared.responses.slice(0, Math.min(prepared.responses.length, normSamples));
   const normSums = newNormSums(normBlocks);
-  const fold = prepared.positions === 'response' && normItems.every((it) => rowsFitOneRead(it, info.embeddingSize, normBlocks.length));
+  const fold = prepared.positions === 'response' && normItems.every((it) => blocksPerRead(it, info.embeddingSize) >= normBlocks.length);
   const means = await collectMeans(context, prepared.items, blocks, method, { signal, progress }, undefined,
     fold ? { count: normItems.length, blocks: normBlocks, sums: normSums } : undefined);
   const perBlock = await projectSamples(context, prepared.items, blocks, means, { signal, progress });

@@ -26,9 +26,14 @@ export function addRowNorms(sums: NormSums, blocks: { block: number; rows: Float
   }
 }
 
-/** Whether one read of the item's response rows at `blockCount` blocks fits ROWS_BUDGET. */
-export function rowsFitOneRead(item: MeanItem, embeddingSize: number, blockCount: number): boolean {
-  return Math.max(1, item.end - item.start) * embeddingSize * 4 * blockCount <= ROWS_BUDGET;
+/** The item's response positions, as a capture mask. */
+export function responseMask(item: MeanItem): boolean[] {
+  return Array.from(item.tokens, (_, k) => k >= item.start && k < item.end);
+}
+
+/** How many blocks of the item's response rows one read may hold within ROWS_BUDGET (at least 1). */
+export function blocksPerRead(item: MeanItem, embeddingSize: number): number {
+  return Math.max(1, Math.floor(ROWS_BUDGET / (Math.max(1, item.end - item.start) * embeddingSize * 4)));
 }
 
 /**
@@ -39,9 +44,8 @@ export async function measureResidualNorms(context: Context, items: MeanItem[], 
   onProgress?: (done: number, total: number) => void, sums: NormSums = newNormSums(blocks)): Promise<Map<number, number>> {
   for (let i = 0; i < items.length; i++) {
     const it = items[i];
-    const mask = Array.from(it.tokens, (_, k) => k >= it.start && k < it.end);
-    const rowBytes = Math.max(1, it.end - it.start) * context.model.info.embeddingSize * 4;
-    const perRead = Math.max(1, Math.floor(ROWS_BUDGET / rowBytes));
+    const mask = responseMask(it);
+    const perRead = blocksPerRead(it, context.model.info.embeddingSize);
     for (let c = 0; c < blocks.length; c += perRead) {
       if (signal?.aborted) throw new PersonaSteerError(ErrorCodes.ABORTED, 'measuring residual norms was aborted');
       const r = await context.capture(it.tokens, { blocks: blocks.slice(c, c + perRead), positions: mask, steer: null });
